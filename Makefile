@@ -1,0 +1,107 @@
+# agentmon build. Every output goes under $(BUILD)/.
+#   make            build/agentmon
+#   make test       unit tests (cmocka) + kernel tests (real BPF, needs root)
+#   make SAN=1 test the same, built with AddressSanitizer + UBSan (in build/san)
+#   make fuzz       libFuzzer targets for the parsers
+#   make bench      benchmarks (not part of make test)
+#   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel
+#   V=1             show full commands
+
+ifeq ($(SAN),1)
+BUILD ?= build/san
+else
+BUILD ?= build
+endif
+
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+PYTHON  ?= /usr/bin/python3
+prefix  ?= /usr/local
+DESTDIR ?=
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+	  -Iinclude -Iuser -I$(BUILD) -MMD -MP
+LDLIBS := -lbpf -lelf -lz -ljansson -lcrypto -lm
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -Iinclude -Ibpf -Ivmlinux/$(ARCH) -MMD -MP
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+# Everything but main(): linked into unit tests and fuzzers too.
+LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all test unit-tests kernel-tests fuzz bench vmlinux install clean demo
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS)
+
+all: $(BUILD)/agentmon
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# Userspace objects may include any skeleton; generate them first.
+$(BUILD)/user/%.o: user/%.c | $(SKELS) $(BUILD)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/agentmon: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+unit-tests: $(UNIT_BINS)
+
+test: all unit-tests
+	$(Q)AGENTMON=$(abspath $(BUILD)/agentmon) BUILD=$(abspath $(BUILD)) PYTHON=$(PYTHON) \
+		scripts/run-tests.sh $(UNIT_BINS)
+
+demo: all
+	$(Q)scripts/demo.sh $(abspath $(BUILD)/agentmon)
+
+vmlinux:
+	$(call msg,GEN,$(VMLINUX_H))
+	$(Q)scripts/gen-vmlinux.sh $(VMLINUX_H)
+
+install: all
+	install -D -m 0755 $(BUILD)/agentmon $(DESTDIR)$(prefix)/sbin/agentmon
+	install -d $(DESTDIR)$(prefix)/share/agentmon/abstractions
+	install -m 0644 abstractions/* $(DESTDIR)$(prefix)/share/agentmon/abstractions/
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(BUILD)/*/*.d)

@@ -1,0 +1,35 @@
+/* Loading agentmon's BPF object and talking to its maps. */
+#ifndef AGENTMON_BPF_LOADER_H
+#define AGENTMON_BPF_LOADER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "agentmon.h"
+
+struct agentmon_bpf;
+
+struct am_bpf_opts {
+	uint32_t ringbuf_bytes;   /* power of two, >= page size; 0: default */
+};
+
+struct am_bpf {
+	struct agentmon_bpf *skel;
+};
+
+/* Route libbpf's messages into our logger (debug only, -v). */
+void am_bpf_setup_logging(void);
+/* open → configure → load → attach. 0 or -errno (error already reported). */
+int am_bpf_load(struct am_bpf *b, const struct am_bpf_opts *o);
+void am_bpf_destroy(struct am_bpf *b);
+
+int am_bpf_events_fd(const struct am_bpf *b);
+/* Start tracking process `pid` as part of agent `agent_id` at `depth`. */
+int am_bpf_track(struct am_bpf *b, pid_t pid, uint32_t agent_id, uint32_t depth);
+/* Create the kernel's per-agent state (counters). */
+int am_bpf_agent_add(struct am_bpf *b, uint32_t agent_id);
+int am_bpf_agent_del(struct am_bpf *b, uint32_t agent_id);
+int am_bpf_agent_read(struct am_bpf *b, uint32_t agent_id, struct am_agent *out);
+/* Sum of the per-CPU stats (enum am_stat). */
+int am_bpf_stats(struct am_bpf *b, uint64_t out[AM_STAT_MAX]);
+
+#endif

@@ -1,0 +1,307 @@
+/* agentmon exec: launch a command as an agent and watch its whole tree. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "bpf_loader.h"
+#include "cgroup.h"
+#include "commands.h"
+#include "exec_args.h"
+#include "log.h"
+#include "monitor.h"
+#include "mounts.h"
+
+#define AGENT_ID 1              /* a standalone exec watches one agent */
+#define LOST_CHECK_MS 100
+
+/* Temporary: the profile's identity only (name, version). */
+static int load_profile_identity(const char *path, struct am_agent_info *a)
+{
+	json_error_t je;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	const char *name = NULL, *version = NULL;
+
+	if (!root) {
+		if (access(path, R_OK) != 0)
+			am_err("%s: %s", path, strerror(errno));
+		else
+			am_err("%s:%d:%d: %s", path, je.line, je.column, je.text);
+		return -EINVAL;
+	}
+	if (json_unpack_ex(root, &je, 0, "{s:s, s:s}", "name", &name, "version", &version)) {
+		am_err("%s: %s", path, je.text);
+		json_decref(root);
+		return -EINVAL;
+	}
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	snprintf(a->version, sizeof(a->version), "%s", version);
+	json_decref(root);
+	return 0;
+}
+
+static long mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
+}
+
+/* The child: wait until the parent has tracked us and moved us into the
+ * agent cgroup, then exec. A failed exec reports its errno on `errfd`. */
+static void child_run(char **cmd, int gofd, int errfd, const sigset_t *orig)
+{
+	char go;
+	int e;
+
+	sigprocmask(SIG_SETMASK, orig, NULL);
+	if (read(gofd, &go, 1) != 1)
+		_exit(127);
+	close(gofd);
+	execvp(cmd[0], cmd);
+	e = errno;
+	if (write(errfd, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+int cmd_exec(int argc, char **argv)
+{
+	struct am_exec_args a;
+	char errbuf[512];
+	struct am_agent_info agent;
+	struct am_bpf bpf = {};
+	struct am_monitor mon;
+	int mon_ready = 0;
+	char cgroot[4096], cgpath[4096] = "";
+	FILE *jsonf = NULL;
+	sigset_t mask, orig;
+	int sfd = -1, ep = -1, gopipe[2] = { -1, -1 }, errpipe[2] = { -1, -1 };
+	pid_t child = -1;
+	int status = 0, have_status = 0, got_signal = 0, ret = AM_EXIT_FAIL, err;
+
+	if (am_exec_parse(argc, argv, &a, errbuf, sizeof(errbuf))) {
+		am_err("exec: %s", errbuf);
+		return AM_EXIT_USAGE;
+	}
+	if (a.help) {
+		fputs(am_exec_usage, stdout);
+		return AM_EXIT_OK;
+	}
+	if (a.verbose)
+		am_verbose = 2;
+
+	memset(&agent, 0, sizeof(agent));
+	agent.id = AGENT_ID;
+	if (load_profile_identity(a.profile, &agent))
+		return AM_EXIT_USAGE;
+
+	if (geteuid() != 0) {
+		am_err("exec: permission denied: loading BPF programs and creating cgroups needs root");
+		return AM_EXIT_FAIL;
+	}
+
+	if (a.json) {
+		if (strcmp(a.json, "-") == 0) {
+			jsonf = stdout;
+		} else {
+			jsonf = fopen(a.json, "we");
+			if (!jsonf) {
+				am_err("exec: --json %s: %s", a.json, strerror(errno));
+				return AM_EXIT_USAGE;
+			}
+		}
+	}
+
+	am_bpf_setup_logging();
+	err = am_cgroup2_root(cgroot, sizeof(cgroot));
+	if (err) {
+		am_err("exec: cgroup v2: %s", strerror(-err));
+		goto out;
+	}
+	if (am_bpf_load(&bpf, &(struct am_bpf_opts){ .ringbuf_bytes = a.ringbuf_bytes }))
+		goto out;
+	err = am_monitor_init(&mon, &bpf);
+	if (err) {
+		am_err("exec: event buffer: %s", strerror(-err));
+		goto out;
+	}
+	mon_ready = 1;
+	mon.json = jsonf;
+	/* Readable lines on stderr unless JSON already goes to the terminal. */
+	if (!a.json || (jsonf != stdout && isatty(STDERR_FILENO)))
+		mon.human = stderr;
+
+	char leaf[256];
+	snprintf(leaf, sizeof(leaf), "%.200s-%d", agent.name, (int)getpid());
+	for (char *c = leaf; *c; c++)
+		if (*c == '/')
+			*c = '_';
+	err = am_cgroup_create(cgroot, leaf, cgpath, sizeof(cgpath));
+	if (err) {
+		am_err("exec: create cgroup %s/agentmon/%s: %s", cgroot, leaf, strerror(-err));
+		cgpath[0] = 0;
+		goto out;
+	}
+	snprintf(agent.cgroup, sizeof(agent.cgroup), "%s", cgpath + strlen(cgroot));
+	am_cgroup_id(cgpath, &agent.cgroup_id);
+
+	err = am_bpf_agent_add(&bpf, agent.id);
+	if (err) {
+		am_err("exec: register agent: %s", strerror(-err));
+		goto out;
+	}
+	am_monitor_add_agent(&mon, &agent);
+
+	/* Signals become events of the loop; orphans of the tree are re-parented
+	 * to us (subreaper), so "no child left" means the whole tree is gone. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &orig);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) || pipe2(gopipe, O_CLOEXEC) ||
+	    pipe2(errpipe, O_CLOEXEC)) {
+		am_err("exec: set-up: %s", strerror(errno));
+		goto out;
+	}
+
+	fflush(NULL);
+	child = fork();
+	if (child < 0) {
+		am_err("exec: fork: %s", strerror(errno));
+		goto out;
+	}
+	if (child == 0) {
+		close(gopipe[1]);
+		close(errpipe[0]);
+		child_run(a.cmd, gopipe[0], errpipe[1], &orig);
+	}
+	close(gopipe[0]);
+	gopipe[0] = -1;
+	close(errpipe[1]);
+	errpipe[1] = -1;
+
+	/* Track and confine the child before it runs a single instruction of CMD. */
+	agent.root_pid = child;
+	agent.start_ns = (uint64_t)(0);
+	{
+		struct timespec t;
+		clock_gettime(CLOCK_BOOTTIME, &t);
+		agent.start_ns = (uint64_t)t.tv_sec * 1000000000ull + t.tv_nsec;
+	}
+	err = am_bpf_track(&bpf, child, agent.id, 0);
+	if (!err)
+		err = am_cgroup_join(cgpath, child);
+	if (err) {
+		am_err("exec: start agent: %s", strerror(-err));
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		child = -1;
+		goto out;
+	}
+	if (write(gopipe[1], "g", 1) != 1) {
+		am_err("exec: start agent: %s", strerror(errno));
+		goto out;
+	}
+	close(gopipe[1]);
+	gopipe[1] = -1;
+
+	int exec_errno = 0;
+	if (read(errpipe[0], &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno))
+		am_err("exec: %s: %s", a.cmd[0], strerror(exec_errno));
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ee = { .events = EPOLLIN };
+	ee.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ee);
+	ee.data.fd = am_bpf_events_fd(&bpf);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ee.data.fd, &ee);
+
+	long next_lost = mono_ms() + LOST_CHECK_MS;
+	for (;;) {
+		struct epoll_event evs[4];
+		int n = epoll_wait(ep, evs, 4, 10);
+		(void)n;
+		am_monitor_drain(&mon);
+
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGCHLD)
+				continue;
+			/* Told to stop: never leave an unwatched agent behind. */
+			if (!got_signal)
+				am_err("exec: %s: killing agent %s", strsignal(si.ssi_signo), agent.name);
+			got_signal = si.ssi_signo;
+			am_cgroup_kill(cgpath);
+		}
+		int done = 0;
+		for (;;) {
+			int st;
+			pid_t p = waitpid(-1, &st, WNOHANG);
+			if (p > 0) {
+				if (p == child) {
+					status = st;
+					have_status = 1;
+				}
+				continue;
+			}
+			if (p < 0 && errno == ECHILD)
+				done = 1;
+			break;
+		}
+		if (mono_ms() >= next_lost) {
+			am_monitor_check_lost(&mon);
+			next_lost = mono_ms() + LOST_CHECK_MS;
+		}
+		if (done)
+			break;
+	}
+	/* Exit events precede the parent's wake-up: one last drain gets them all. */
+	am_monitor_drain(&mon);
+	am_monitor_check_lost(&mon);
+
+	if (exec_errno)
+		ret = exec_errno == ENOENT ? 127 : 126;
+	else if (got_signal)
+		ret = 128 + got_signal;
+	else if (have_status && WIFEXITED(status))
+		ret = WEXITSTATUS(status);
+	else if (have_status && WIFSIGNALED(status))
+		ret = 128 + WTERMSIG(status);
+	else
+		ret = AM_EXIT_FAIL;
+
+out:
+	if (ep >= 0)
+		close(ep);
+	if (sfd >= 0)
+		close(sfd);
+	for (int i = 0; i < 2; i++) {
+		if (gopipe[i] >= 0)
+			close(gopipe[i]);
+		if (errpipe[i] >= 0)
+			close(errpipe[i]);
+	}
+	if (mon_ready)
+		am_monitor_free(&mon);
+	am_bpf_destroy(&bpf);
+	if (cgpath[0]) {
+		err = am_cgroup_remove(cgpath);
+		if (err)
+			am_warn("exec: remove cgroup %s: %s", cgpath, strerror(-err));
+	}
+	if (jsonf && jsonf != stdout)
+		fclose(jsonf);
+	return ret;
+}

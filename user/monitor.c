@@ -1,0 +1,235 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "monitor.h"
+#include "log.h"
+
+static int64_t ts_ns(clockid_t c)
+{
+	struct timespec t;
+	clock_gettime(c, &t);
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	am_monitor_handle(ctx, data, size);
+	return 0;
+}
+
+int am_monitor_init(struct am_monitor *m, struct am_bpf *bpf)
+{
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->bpf = bpf;
+	if (gethostname(m->host, sizeof(m->host) - 1))
+		strcpy(m->host, "unknown");
+	m->boot_to_real_ns = ts_ns(CLOCK_REALTIME) - ts_ns(CLOCK_BOOTTIME);
+	err = am_proctable_init(&m->procs, 1024);
+	if (err)
+		return err;
+	if (bpf) {
+		m->rb = ring_buffer__new(am_bpf_events_fd(bpf), on_sample, m, NULL);
+		if (!m->rb) {
+			err = -errno;
+			am_proctable_free(&m->procs);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void am_monitor_free(struct am_monitor *m)
+{
+	if (m->rb)
+		ring_buffer__free(m->rb);
+	m->rb = NULL;
+	am_proctable_free(&m->procs);
+}
+
+int am_monitor_add_agent(struct am_monitor *m, struct am_agent_info *a)
+{
+	if (m->n_agents >= AM_MAX_LOCAL_AGENTS)
+		return -ENOSPC;
+	m->agents[m->n_agents++] = a;
+	return 0;
+}
+
+static struct am_agent_info *agent_of(struct am_monitor *m, uint32_t id)
+{
+	for (int i = 0; i < m->n_agents; i++)
+		if (m->agents[i]->id == id)
+			return m->agents[i];
+	return NULL;
+}
+
+uint64_t am_monitor_realtime(const struct am_monitor *m, uint64_t boot_ns)
+{
+	return (uint64_t)((int64_t)boot_ns + m->boot_to_real_ns);
+}
+
+void am_monitor_emit(struct am_monitor *m, const struct am_record *r)
+{
+	if (m->json) {
+		char *s = am_record_json(r);
+		if (s) {
+			fputs(s, m->json);
+			fputc('\n', m->json);
+			fflush(m->json);
+			free(s);
+		}
+	}
+	if (m->human) {
+		char line[8192];
+		am_record_human(r, line, sizeof(line));
+		fprintf(m->human, "%s\n", line);
+		fflush(m->human);
+	}
+}
+
+/* Ancestors of `pid` within its agent, root first. */
+static void fill_ancestry(struct am_monitor *m, struct am_record *r, uint32_t pid)
+{
+	struct am_ancestor rev[AM_ANCESTRY_MAX];
+	int n = 0;
+	struct am_proc *p = am_proc_get(&m->procs, pid);
+
+	while (p && p->depth > 0 && n < AM_ANCESTRY_MAX) {
+		struct am_proc *pp = am_proc_get(&m->procs, p->ppid);
+		if (!pp || pp->agent_id != p->agent_id)
+			break;
+		rev[n].pid = pp->pid;
+		rev[n].exe = pp->exe;
+		n++;
+		p = pp;
+	}
+	r->n_ancestry = n;
+	for (int i = 0; i < n; i++)
+		r->ancestry[i] = rev[n - 1 - i];
+}
+
+static void base_record(struct am_monitor *m, struct am_record *r, const struct am_event_hdr *h,
+			const struct am_agent_info *a, char *comm)
+{
+	memset(r, 0, sizeof(*r));
+	memcpy(comm, h->comm, AM_COMM_LEN);
+	comm[AM_COMM_LEN] = 0;
+	r->ts_ns = am_monitor_realtime(m, h->ts_ns);
+	r->host = m->host;
+	r->agent = a->name;
+	r->profile_version = a->version;
+	r->profile_sha256 = a->sha256[0] ? a->sha256 : NULL;
+	r->pid = h->pid;
+	r->ppid = h->ppid;
+	r->uid = h->uid;
+	r->comm = comm;
+	r->cgroup = a->cgroup;
+	r->flags = h->flags;
+}
+
+int am_monitor_handle(struct am_monitor *m, const void *data, size_t size)
+{
+	const struct am_event *ev = data;
+	const struct am_event_hdr *h = &ev->hdr;
+	struct am_agent_info *a;
+	struct am_record r;
+	struct am_proc *p;
+	char comm[AM_COMM_LEN + 1];
+
+	if (size < sizeof(*h)) {
+		m->malformed++;
+		return -EINVAL;
+	}
+	a = agent_of(m, h->agent_id);
+	if (!a)
+		return 0;   /* another agentmon's agent, or one already gone */
+
+	switch (h->kind) {
+	case AM_EV_FORK: {
+		if (size < offsetof(struct am_event, fork) + sizeof(ev->fork))
+			goto bad;
+		struct am_proc *parent = am_proc_get(&m->procs, h->pid);
+		p = am_proc_put(&m->procs, ev->fork.child_pid, h->pid, h->agent_id, h->depth + 1);
+		if (p && parent && parent->exe)
+			am_proc_set_exe(p, parent->exe);
+		return 0;
+	}
+	case AM_EV_EXEC: {
+		char path[AM_PATH_MAX];
+		size_t hdr = offsetof(struct am_event, exec.path);
+		if (size < hdr || ev->exec.path_len >= AM_PATH_MAX || ev->exec.args_len > AM_ARGS_MAX ||
+		    size < hdr + ev->exec.path_len)
+			goto bad;
+		memcpy(path, ev->exec.path, ev->exec.path_len);
+		path[ev->exec.path_len] = 0;
+		p = am_proc_put(&m->procs, h->pid, h->ppid, h->agent_id, h->depth);
+		if (p)
+			am_proc_set_exe(p, path);
+		base_record(m, &r, h, a, comm);
+		r.kind = "exec";
+		r.exe = path;
+		am_record_set_args(&r, ev->exec.args, ev->exec.args_len);
+		fill_ancestry(m, &r, h->pid);
+		am_monitor_emit(m, &r);
+		a->events++;
+		return 0;
+	}
+	case AM_EV_EXIT: {
+		if (size < offsetof(struct am_event, exit) + sizeof(ev->exit))
+			goto bad;
+		p = am_proc_get(&m->procs, h->pid);
+		base_record(m, &r, h, a, comm);
+		r.kind = "exit";
+		r.exe = p ? p->exe : NULL;
+		r.has_exit = 1;
+		r.exit_signal = ev->exit.status & 0x7f;
+		r.exit_code = (ev->exit.status >> 8) & 0xff;
+		am_monitor_emit(m, &r);
+		a->events++;
+		am_proc_del(&m->procs, h->pid);
+		return 0;
+	}
+	default:
+		goto bad;
+	}
+bad:
+	m->malformed++;
+	return -EINVAL;
+}
+
+int am_monitor_drain(struct am_monitor *m)
+{
+	int n = ring_buffer__consume(m->rb);
+	return n < 0 ? n : n;
+}
+
+void am_monitor_check_lost(struct am_monitor *m)
+{
+	for (int i = 0; i < m->n_agents; i++) {
+		struct am_agent_info *a = m->agents[i];
+		struct am_agent k;
+		if (!m->bpf || am_bpf_agent_read(m->bpf, a->id, &k))
+			continue;
+		if (k.lost <= a->lost_reported)
+			continue;
+		struct am_record r;
+		memset(&r, 0, sizeof(r));
+		r.ts_ns = am_monitor_realtime(m, (uint64_t)ts_ns(CLOCK_BOOTTIME));
+		r.host = m->host;
+		r.agent = a->name;
+		r.profile_version = a->version;
+		r.profile_sha256 = a->sha256[0] ? a->sha256 : NULL;
+		r.pid = a->root_pid;
+		r.cgroup = a->cgroup;
+		r.kind = "lost";
+		r.lost = k.lost - a->lost_reported;
+		r.lost_reason = "kernel could not deliver events (ring buffer full or tracking map full)";
+		a->lost_reported = k.lost;
+		a->lost += r.lost;
+		am_monitor_emit(m, &r);
+	}
+}

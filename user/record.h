@@ -1,0 +1,64 @@
+/* A record: one event as users see it (SPEC "Event"), assembled from the raw
+ * kernel event plus what userspace knows (agent, profile, process table,
+ * verdict). Pointers borrow from their owners for the time of formatting. */
+#ifndef AGENTMON_RECORD_H
+#define AGENTMON_RECORD_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define AM_ANCESTRY_MAX 32
+#define AM_ARGV_MAX     32
+
+struct am_ancestor {
+	uint32_t pid;
+	const char *exe;
+};
+
+struct am_record {
+	uint64_t ts_ns;              /* realtime, ns since the epoch */
+	const char *host;
+	const char *agent;
+	const char *profile_version;
+	const char *profile_sha256;  /* may be NULL */
+	uint32_t pid, ppid, uid;
+	const char *comm;
+	const char *exe;             /* may be NULL when unknown */
+	const char *cgroup;          /* cgroup path, may be NULL */
+	const char *kind;            /* "exec", "exit", "lost", ... */
+	uint32_t flags;              /* AM_EVF_* */
+	/* exec */
+	int argc;
+	const char *argv[AM_ARGV_MAX];
+	size_t argv_len[AM_ARGV_MAX];
+	/* exit */
+	int has_exit;
+	int exit_code;               /* valid when exit_signal == 0 */
+	int exit_signal;
+	/* file */
+	const char *path;
+	const char *access;          /* "read" / "write" */
+	/* lost */
+	uint64_t lost;
+	const char *lost_reason;
+	/* judgement */
+	const char *verdict;         /* NULL until judged */
+	const char *rule;
+	const char *action;
+	const char *outcome;
+	int n_ancestry;
+	struct am_ancestor ancestry[AM_ANCESTRY_MAX];
+};
+
+/* One JSON object, no newline, into a malloc'd string (caller frees); NULL on
+ * allocation failure. Invalid UTF-8 in strings is written as \xNN text. */
+char *am_record_json(const struct am_record *r);
+/* One human-readable line, no newline, control characters escaped. Returns
+ * the length written (truncated to fit `sz`). */
+size_t am_record_human(const struct am_record *r, char *buf, size_t sz);
+/* RFC 3339 UTC with nanoseconds: 2026-11-26T09:14:03.123456789Z */
+void am_format_ts(uint64_t ns, char *buf, size_t sz);
+/* Split NUL-separated argv bytes into r->argv (at most AM_ARGV_MAX). */
+void am_record_set_args(struct am_record *r, const char *args, size_t len);
+
+#endif
