@@ -99,15 +99,15 @@ int cmd_exec(int argc, char **argv)
 	if (a.verbose)
 		am_verbose = 2;
 
-	memset(&agent, 0, sizeof(agent));
-	agent.id = AGENT_ID;
-	if (load_profile_identity(a.profile, &agent))
-		return AM_EXIT_USAGE;
-
 	if (geteuid() != 0) {
 		am_err("exec: permission denied: loading BPF programs and creating cgroups needs root");
 		return AM_EXIT_FAIL;
 	}
+
+	memset(&agent, 0, sizeof(agent));
+	agent.id = AGENT_ID;
+	if (load_profile_identity(a.profile, &agent))
+		return AM_EXIT_USAGE;
 
 	if (a.json) {
 		if (strcmp(a.json, "-") == 0) {
