@@ -11,7 +11,7 @@ passed=0 failed=0 skipped=0
 for t in "$@"; do
 	echo "== unit: $(basename "$t")"
 	out=$("$t" 2>&1); rc=$?
-	printf '%s\n' "$out" | grep -E '^\[  (PASSED|FAILED|  OK  |SKIPPED) \]|^\[ +(ERROR|FAILED) +\]' | grep -v '^\[       OK \]' || true
+	printf '%s\n' "$out" | grep -E '^\[ +(PASSED|FAILED|ERROR) +\]' || true
 	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
 	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
 	p=${p:-0}; f=${f:-0}

@@ -7,10 +7,13 @@
 #include <string.h>
 #include "exec_args.h"
 
+/* The parsed result points into argv: keep it alive after the macro. */
+static char *argvbuf[32];
 #define PARSE(rc, ...) do { \
-	char *v[] = { "exec", __VA_ARGS__, NULL }; \
+	char *v_[] = { "exec", __VA_ARGS__, NULL }; \
+	memcpy(argvbuf, v_, sizeof(v_)); \
 	err[0] = 0; \
-	assert_int_equal(am_exec_parse((int)(sizeof(v) / sizeof(v[0])) - 1, v, &a, err, sizeof(err)), rc); \
+	assert_int_equal(am_exec_parse((int)(sizeof(v_) / sizeof(v_[0])) - 1, argvbuf, &a, err, sizeof(err)), rc); \
 } while (0)
 
 static void test_ok(void **st)
