@@ -351,12 +351,13 @@ static void vdiag(struct ctx *c, int is_warning, int src, const struct comp *com
 	const struct src *s = &c->src[src];
 
 	vsnprintf(what, sizeof(what), fmt, ap);
-	jpath_str(comps, n, jp, sizeof(jp));
+	/* An error at a key (unknown field) names the object holding it. */
+	jpath_str(comps, want_key ? n - 1 : n, jp, sizeof(jp));
 	if (n && !locate(s->text, s->len, comps, n, want_key, &line, &col))
 		snprintf(where, sizeof(where), "%s:%d:%d", s->path, line, col);
 	else
 		snprintf(where, sizeof(where), "%s", s->path);
-	if (n)
+	if (jp[0])
 		snprintf(msg, sizeof(msg), "%s: %s", jp, what);
 	else
 		snprintf(msg, sizeof(msg), "%s", what);
@@ -1129,7 +1130,8 @@ static json_t *parse_src(struct ctx *c, int i)
 	if (!root) {
 		snprintf(where, sizeof(where), "%s:%d:%d", s->path, je.line > 0 ? je.line : 1,
 			 je.column > 0 ? je.column : 1);
-		emit(c, 0, where, je.text);
+		emit(c, 0, where, strstr(je.text, "JSON_ALLOW_NUL") ?
+			"\\u0000 is not allowed in strings" : je.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
@@ -1195,6 +1197,8 @@ static int resolve_include(const char *name, const char *includer, char *out)
 		snprintf(out, PATH_MAX, "%s", name);
 		return 0;
 	}
+	while (!strncmp(name, "./", 2))
+		name += 2;
 	snprintf(buf, sizeof(buf), "%s", includer);
 	if (snprintf(out, PATH_MAX, "%s/%s", dirname(buf), name) >= PATH_MAX)
 		return -ENAMETOOLONG;
