@@ -29,6 +29,8 @@ enum am_event_kind {
 	AM_EV_EXEC = 1,  /* sched_process_exec of a tracked task */
 	AM_EV_EXIT = 2,  /* last thread of a tracked thread group exited */
 	AM_EV_FORK = 3,  /* a tracked task forked a new process (internal: keeps the process table) */
+	AM_EV_FILE = 4,  /* a file operation (struct am_file_body) */
+	AM_EV_NET  = 5,  /* a network operation (struct am_net_body) */
 	AM_EV_KIND_MAX,
 };
 
@@ -69,14 +71,100 @@ struct am_fork_body {
 	__u32 pad;
 };
 
+/* File operations (am_file_body.op). */
+enum am_file_op {
+	AM_FOP_OPEN = 1,   /* open, openat, openat2, creat */
+	AM_FOP_UNLINK,     /* unlink, unlinkat (without AT_REMOVEDIR) */
+	AM_FOP_RMDIR,      /* rmdir, unlinkat(AT_REMOVEDIR) */
+	AM_FOP_MKDIR,      /* mkdir, mkdirat */
+	AM_FOP_RENAME,     /* rename, renameat, renameat2: path → path2 */
+	AM_FOP_CHMOD,      /* chmod, fchmod, fchmodat */
+	AM_FOP_CHOWN,      /* chown, lchown, fchown, fchownat */
+	AM_FOP_TRUNCATE,   /* truncate, ftruncate */
+	AM_FOP_LINK,       /* link, linkat: path (existing) → path2 (new name) */
+	AM_FOP_SYMLINK,    /* symlink, symlinkat: path2 (new name) → upath (target text) */
+	AM_FOP_MAX,
+};
+
+/* am_file_body.access */
+#define AM_ACC_READ  (1u << 0)
+#define AM_ACC_WRITE (1u << 1)
+
+/* Key of the "am_seen" map: an activity of an agent that userspace judged
+ * `allow`. The kernel drops repeats of it before the expensive part (path walk,
+ * ring buffer). For files it names the exact dentry on the exact mount, plus
+ * the inode number so a recycled dentry address never matches another file. */
+struct am_seen_key {
+	__u32 agent_id;
+	__u32 what;        /* (kind << 16) | (op << 8) | access */
+	__u64 a;           /* file: dentry address; net: address (first 8 bytes) */
+	__u64 b;           /* file: vfsmount address; net: address (last 8 bytes) */
+	__u64 c;           /* file: inode number; net: (family << 16) | port */
+};
+_Static_assert(sizeof(struct am_seen_key) == 32, "am_seen_key layout");
+
+/* A file operation. Opens (and fd-based ops) carry the opened file's path as
+ * the kernel resolved it in `path`. Path-only ops (unlink, rename, chmod…)
+ * carry the caller's string in `upath` and, when that is relative, the
+ * directory it is relative to (dirfd or working directory, resolved by the
+ * kernel) in `path`; userspace joins and normalises them. Records of opens are
+ * sent up to the end of `path`; others in full. */
+struct am_file_body {
+	__u32 op;          /* enum am_file_op */
+	__u32 access;      /* AM_ACC_* */
+	__u32 oflags;      /* open(2) flags as the caller passed them */
+	__s32 ret;         /* syscall result (fd, 0, or -errno) */
+	__u32 mode;        /* chmod/open mode */
+	__u32 path_len;
+	__u32 upath_len;
+	__u32 path2_len;
+	__u32 upath2_len;
+	__u32 pad;
+	struct am_seen_key seen;   /* what userspace inserts into am_seen if allowed */
+	char  path[AM_PATH_MAX];
+	char  upath[AM_PATH_MAX];
+	char  path2[AM_PATH_MAX];
+	char  upath2[AM_PATH_MAX];
+};
+
+/* Network operations (am_net_body.op). */
+enum am_net_op {
+	AM_NOP_CONNECT = 1,
+	AM_NOP_BIND,
+	AM_NOP_LISTEN,
+	AM_NOP_SENDTO,     /* sendto/sendmsg with an explicit destination */
+	AM_NOP_MAX,
+};
+
+#define AM_UNIX_PATH_MAX 108
+
+struct am_net_body {
+	__u32 op;          /* enum am_net_op */
+	__s32 ret;         /* syscall result (0 or -errno; EINPROGRESS counts as started) */
+	__u16 family;      /* AF_INET, AF_INET6, AF_UNIX */
+	__u16 port;        /* host byte order */
+	__u16 sotype;      /* SOCK_STREAM, SOCK_DGRAM, … */
+	__u16 proto;       /* IPPROTO_TCP, IPPROTO_UDP, 0 */
+	__u8  addr[16];    /* IPv4 in the first 4 bytes; IPv6 as is */
+	__u32 path_len;    /* AF_UNIX: bytes of path (abstract names start with '@') */
+	__u32 pad;
+	struct am_seen_key seen;
+	char  path[AM_UNIX_PATH_MAX];
+	char  pad2[4];
+};
+
 struct am_event {
 	struct am_event_hdr hdr;
 	union {
 		struct am_exec_body exec;
 		struct am_exit_body exit;
 		struct am_fork_body fork;
+		struct am_file_body file;
+		struct am_net_body net;
 	};
 };
+_Static_assert(sizeof(struct am_net_body) % 8 == 0, "am_net_body padding");
+_Static_assert(__builtin_offsetof(struct am_file_body, path) % 8 == 0, "am_file_body layout");
 _Static_assert(sizeof(struct am_exec_body) == 8 + AM_ARGS_MAX + AM_PATH_MAX, "am_exec_body layout");
 _Static_assert(__builtin_offsetof(struct am_event, exec) == 64, "am_event body offset");
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "monitor.h"
+#include "net_event.h"
 #include "log.h"
 
 static int64_t ts_ns(clockid_t c)
@@ -191,6 +192,20 @@ int am_monitor_handle(struct am_monitor *m, const void *data, size_t size)
 		am_monitor_emit(m, &r);
 		a->events++;
 		am_proc_del(&m->procs, h->pid);
+		return 0;
+	}
+	case AM_EV_NET: {
+		size_t off = offsetof(struct am_event, net);
+		if (size < off + offsetof(struct am_net_body, path))
+			goto bad;
+		base_record(m, &r, h, a, comm);
+		p = am_proc_get(&m->procs, h->pid);
+		r.exe = p ? p->exe : NULL;
+		if (am_net_record(&r, &ev->net, size - off))
+			goto bad;
+		fill_ancestry(m, &r, h->pid);
+		am_monitor_emit(m, &r);
+		a->events++;
 		return 0;
 	}
 	default:

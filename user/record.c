@@ -114,9 +114,27 @@ char *am_record_json(const struct am_record *r)
 		else
 			json_object_set_new(o, "exit", json_pack("{s:i}", "code", r->exit_code));
 	}
-	if (r->path)
-		json_object_set_new(o, "file", json_pack("{s:o,s:o}", "path", jstr(r->path),
-							 "access", jstr(r->access)));
+	if (r->path) {
+		json_t *f = json_pack("{s:o,s:o}", "path", jstr(r->path), "access", jstr(r->access));
+		if (r->file_op)
+			json_object_set_new(f, "op", jstr(r->file_op));
+		if (r->path2)
+			json_object_set_new(f, "to", jstr(r->path2));
+		json_object_set_new(o, "file", f);
+	}
+	if (r->has_net) {
+		json_t *n = json_object();
+		json_object_set_new(n, "proto", jstr(r->net_proto));
+		json_object_set_new(n, "family", jstr(r->net_family));
+		if (r->net_family && strcmp(r->net_family, "unix") == 0) {
+			json_object_set_new(n, "path", jstr(r->net_addr));
+		} else {
+			json_object_set_new(n, r->net_local ? "laddr" : "daddr", jstr(r->net_addr));
+			json_object_set_new(n, r->net_local ? "lport" : "dport", json_integer(r->net_port));
+		}
+		json_object_set_new(n, "result", json_integer(r->net_result));
+		json_object_set_new(o, "net", n);
+	}
 	if (strcmp(r->kind ? r->kind : "", "lost") == 0)
 		json_object_set_new(o, "lost", json_pack("{s:I,s:o}", "count", (json_int_t)r->lost,
 							 "reason", jstr(r->lost_reason)));
@@ -201,6 +219,24 @@ size_t am_record_human(const struct am_record *r, char *buf, size_t sz)
 		o = put(buf, sz, o, r->access);
 		o = put(buf, sz, o, " ");
 		o = put(buf, sz, o, r->path);
+		if (r->path2) {
+			o = put(buf, sz, o, " -> ");
+			o = put(buf, sz, o, r->path2);
+		}
+	} else if (r->has_net) {
+		o = put(buf, sz, o, r->net_proto);
+		o = put(buf, sz, o, " ");
+		if (r->net_family && strcmp(r->net_family, "ipv6") == 0)
+			snprintf(num, sizeof(num), "[%.40s]:%u", r->net_addr, r->net_port);
+		else if (r->net_family && strcmp(r->net_family, "unix") == 0)
+			snprintf(num, sizeof(num), "%.60s", r->net_addr);
+		else
+			snprintf(num, sizeof(num), "%.40s:%u", r->net_addr, r->net_port);
+		o = put(buf, sz, o, num);
+		if (r->net_result) {
+			snprintf(num, sizeof(num), " (error %d)", -r->net_result);
+			o = put(buf, sz, o, num);
+		}
 	} else if (r->has_exit) {
 		o = put(buf, sz, o, r->comm);
 		if (r->exit_signal)

@@ -38,6 +38,16 @@ struct am_record {
 	/* file */
 	const char *path;
 	const char *access;          /* "read" / "write" */
+	const char *file_op;         /* precise operation: "open", "mkdir", "rmdir", ... */
+	const char *path2;           /* rename/link: the new name; symlink: the link */
+	/* network */
+	int has_net;
+	const char *net_proto;       /* "tcp", "udp", "unix", "raw" ... */
+	const char *net_family;      /* "ipv4", "ipv6", "unix" */
+	char net_addr[128];          /* numeric address, or the unix socket path */
+	uint32_t net_port;
+	int net_local;               /* bind/listen: laddr/lport instead of daddr/dport */
+	int net_result;              /* 0, or -errno of the syscall */
 	/* lost */
 	uint64_t lost;
 	const char *lost_reason;
