@@ -15,5 +15,7 @@
 #include "maps.bpf.h"
 #include "path.bpf.h"
 #include "process.bpf.h"
+#include "sysargs.bpf.h"
+#include "file.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

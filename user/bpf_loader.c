@@ -110,6 +110,15 @@ int am_bpf_agent_read(struct am_bpf *b, uint32_t agent_id, struct am_agent *out)
 	return 0;
 }
 
+int am_bpf_seen_add(struct am_bpf *b, const struct am_seen_key *k)
+{
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.am_seen), k, &one, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 int am_bpf_stats(struct am_bpf *b, uint64_t out[AM_STAT_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();

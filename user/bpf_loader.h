@@ -29,6 +29,8 @@ int am_bpf_track(struct am_bpf *b, pid_t pid, uint32_t agent_id, uint32_t depth)
 int am_bpf_agent_add(struct am_bpf *b, uint32_t agent_id);
 int am_bpf_agent_del(struct am_bpf *b, uint32_t agent_id);
 int am_bpf_agent_read(struct am_bpf *b, uint32_t agent_id, struct am_agent *out);
+/* Tell the kernel that an activity was judged `allow`: drop its repeats. */
+int am_bpf_seen_add(struct am_bpf *b, const struct am_seen_key *k);
 /* Sum of the per-CPU stats (enum am_stat). */
 int am_bpf_stats(struct am_bpf *b, uint64_t out[AM_STAT_MAX]);
 

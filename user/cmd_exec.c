@@ -19,32 +19,33 @@
 #include "log.h"
 #include "monitor.h"
 #include "mounts.h"
+#include "profile.h"
 
 #define AGENT_ID 1              /* a standalone exec watches one agent */
 #define LOST_CHECK_MS 100
 
-/* Temporary: the profile's identity only (name, version). */
-static int load_profile_identity(const char *path, struct am_agent_info *a)
+/* Load the profile; refuse an invalid, unapproved or expired one unless the
+ * caller insists (--allow-unapproved), which is logged loudly. */
+static int load_profile(const struct am_exec_args *a, struct am_profile **out)
 {
-	json_error_t je;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	const char *name = NULL, *version = NULL;
+	struct am_diag diag;
+	int err = am_profile_load(a->profile, 0, out, &diag);
 
-	if (!root) {
-		if (access(path, R_OK) != 0)
-			am_err("%s: %s", path, strerror(errno));
-		else
-			am_err("%s:%d:%d: %s", path, je.line, je.column, je.text);
-		return -EINVAL;
+	if (err) {
+		am_err("%s", diag.msg);
+		return err;
 	}
-	if (json_unpack_ex(root, &je, 0, "{s:s, s:s}", "name", &name, "version", &version)) {
-		am_err("%s: %s", path, je.text);
-		json_decref(root);
-		return -EINVAL;
+	enum am_approval ap = am_profile_approval(*out, time(NULL));
+	if (ap == AM_APPROVED)
+		return 0;
+	const char *why = ap == AM_APPROVAL_EXPIRED ? "its approval has expired" : "it has no approval";
+	if (!a->allow_unapproved) {
+		am_err("exec: %s: refusing to run: %s (override with --allow-unapproved)", a->profile, why);
+		am_profile_free(*out);
+		*out = NULL;
+		return -EPERM;
 	}
-	snprintf(a->name, sizeof(a->name), "%s", name);
-	snprintf(a->version, sizeof(a->version), "%s", version);
-	json_decref(root);
+	am_warn("exec: %s: RUNNING UNAPPROVED: %s (--allow-unapproved)", a->profile, why);
 	return 0;
 }
 
@@ -77,7 +78,8 @@ int cmd_exec(int argc, char **argv)
 {
 	struct am_exec_args a;
 	char errbuf[512];
-	struct am_agent_info agent;
+	static struct am_agent_info agent;   /* large: not on the stack */
+	struct am_profile *prof = NULL;
 	struct am_bpf bpf = {};
 	struct am_monitor mon;
 	int mon_ready = 0;
@@ -106,8 +108,14 @@ int cmd_exec(int argc, char **argv)
 
 	memset(&agent, 0, sizeof(agent));
 	agent.id = AGENT_ID;
-	if (load_profile_identity(a.profile, &agent))
-		return AM_EXIT_USAGE;
+	err = load_profile(&a, &prof);
+	if (err)
+		return err == -EPERM ? AM_EXIT_FAIL : AM_EXIT_USAGE;
+	snprintf(agent.name, sizeof(agent.name), "%s", am_profile_name(prof));
+	snprintf(agent.version, sizeof(agent.version), "%s", am_profile_version(prof));
+	snprintf(agent.sha256, sizeof(agent.sha256), "%s", am_profile_sha256(prof));
+	agent.profile = prof;
+	agent.audit = a.audit || am_profile_mode(prof) == AM_MODE_AUDIT;
 
 	if (a.json) {
 		if (strcmp(a.json, "-") == 0) {
@@ -125,6 +133,11 @@ int cmd_exec(int argc, char **argv)
 	err = am_cgroup2_root(cgroot, sizeof(cgroot));
 	if (err) {
 		am_err("exec: cgroup v2: %s", strerror(-err));
+		goto out;
+	}
+	err = am_ensure_tracefs();
+	if (err) {
+		am_err("exec: tracefs (needed for syscall tracepoints): %s", strerror(-err));
 		goto out;
 	}
 	if (am_bpf_load(&bpf, &(struct am_bpf_opts){ .ringbuf_bytes = a.ringbuf_bytes }))
@@ -152,6 +165,7 @@ int cmd_exec(int argc, char **argv)
 		goto out;
 	}
 	snprintf(agent.cgroup, sizeof(agent.cgroup), "%s", cgpath + strlen(cgroot));
+	snprintf(agent.cgroup_abs, sizeof(agent.cgroup_abs), "%s", cgpath);
 	am_cgroup_id(cgpath, &agent.cgroup_id);
 
 	err = am_bpf_agent_add(&bpf, agent.id);
@@ -303,5 +317,6 @@ out:
 	}
 	if (jsonf && jsonf != stdout)
 		fclose(jsonf);
+	am_profile_free(prof);
 	return ret;
 }

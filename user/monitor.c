@@ -6,6 +6,8 @@
 #include <bpf/libbpf.h>
 #include "monitor.h"
 #include "net_event.h"
+#include "file_event.h"
+#include "respond.h"
 #include "log.h"
 
 static int64_t ts_ns(clockid_t c)
@@ -132,6 +134,49 @@ static void base_record(struct am_monitor *m, struct am_record *r, const struct 
 	r->flags = h->flags;
 }
 
+/* Judge a decoded record against the agent's profile, run the response,
+ * and emit it. Allowed activity is handed to the kernel so its repeats stop
+ * there. */
+static void conclude(struct am_monitor *m, struct am_agent_info *a, struct am_record *r,
+		     const struct am_event *ev)
+{
+	char action[32], outcome[256];
+	struct am_decision d;
+
+	if (a->profile) {
+		uint64_t age = ev->hdr.ts_ns > a->start_ns ? ev->hdr.ts_ns - a->start_ns : 0;
+		am_decide(a->profile, r, ev, age, ev->hdr.ts_ns, &a->esc, &d);
+		if (r->path || r->has_net || !strcmp(r->kind, "exec")) {
+			r->verdict = am_verdict_name(d.j.verdict);
+			r->rule = d.j.rule;
+			r->escalated = d.escalated;
+			r->action = am_action_name(d.action);
+			if (d.j.verdict >= AM_VIOLATION)
+				a->violations++;
+			if (d.action != AM_ACT_NONE) {
+				a->actions++;
+				if (a->audit) {
+					snprintf(action, sizeof(action), "would:%s", am_action_name(d.action));
+					r->action = action;
+				} else {
+					am_respond(d.action, (pid_t)r->pid, a->cgroup_abs, outcome, sizeof(outcome));
+					r->outcome = outcome;
+				}
+			}
+			if (d.seen_ok && m->bpf && (r->path || r->has_net)) {
+				const struct am_seen_key *k = r->path ? &ev->file.seen : &ev->net.seen;
+				if (k->what)
+					am_bpf_seen_add(m->bpf, k);
+			}
+		}
+	}
+	if (r->n_ancestry == 0 && (!r->verdict || strcmp(r->verdict, "allow") != 0 ||
+				   !strcmp(r->kind, "exec")))
+		fill_ancestry(m, r, r->pid);
+	am_monitor_emit(m, r);
+	a->events++;
+}
+
 int am_monitor_handle(struct am_monitor *m, const void *data, size_t size)
 {
 	const struct am_event *ev = data;
@@ -174,9 +219,7 @@ int am_monitor_handle(struct am_monitor *m, const void *data, size_t size)
 		r.kind = "exec";
 		r.exe = path;
 		am_record_set_args(&r, ev->exec.args, ev->exec.args_len);
-		fill_ancestry(m, &r, h->pid);
-		am_monitor_emit(m, &r);
-		a->events++;
+		conclude(m, a, &r, ev);
 		return 0;
 	}
 	case AM_EV_EXIT: {
@@ -194,6 +237,19 @@ int am_monitor_handle(struct am_monitor *m, const void *data, size_t size)
 		am_proc_del(&m->procs, h->pid);
 		return 0;
 	}
+	case AM_EV_FILE: {
+		static struct am_file_names names;
+		size_t off = offsetof(struct am_event, file);
+		if (size < off)
+			goto bad;
+		base_record(m, &r, h, a, comm);
+		p = am_proc_get(&m->procs, h->pid);
+		r.exe = p ? p->exe : NULL;
+		if (am_file_record(&r, &ev->file, size - off, &names))
+			goto bad;
+		conclude(m, a, &r, ev);
+		return 0;
+	}
 	case AM_EV_NET: {
 		size_t off = offsetof(struct am_event, net);
 		if (size < off + offsetof(struct am_net_body, path))
@@ -203,9 +259,7 @@ int am_monitor_handle(struct am_monitor *m, const void *data, size_t size)
 		r.exe = p ? p->exe : NULL;
 		if (am_net_record(&r, &ev->net, size - off))
 			goto bad;
-		fill_ancestry(m, &r, h->pid);
-		am_monitor_emit(m, &r);
-		a->events++;
+		conclude(m, a, &r, ev);
 		return 0;
 	}
 	default:
@@ -245,6 +299,20 @@ void am_monitor_check_lost(struct am_monitor *m)
 		r.lost_reason = "kernel could not deliver events (ring buffer full or tracking map full)";
 		a->lost_reported = k.lost;
 		a->lost += r.lost;
+		/* Its behaviour can no longer be judged: response.lost decides. */
+		char action[32], outcome[256];
+		enum am_action act = a->profile ? am_profile_lost_action(a->profile) : AM_ACT_ALERT;
+		r.action = am_action_name(act);
+		if (act != AM_ACT_NONE) {
+			a->actions++;
+			if (a->audit) {
+				snprintf(action, sizeof(action), "would:%s", am_action_name(act));
+				r.action = action;
+			} else {
+				am_respond(act, (pid_t)a->root_pid, a->cgroup_abs, outcome, sizeof(outcome));
+				r.outcome = outcome;
+			}
+		}
 		am_monitor_emit(m, &r);
 	}
 }

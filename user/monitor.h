@@ -8,6 +8,7 @@
 #include "bpf_loader.h"
 #include "proctable.h"
 #include "record.h"
+#include "judge.h"
 
 struct ring_buffer;
 
@@ -24,6 +25,12 @@ struct am_agent_info {
 	uint64_t lost_reported;    /* kernel per-agent lost count already reported */
 	uint64_t events;           /* records emitted */
 	uint64_t lost;             /* lost events reported */
+	uint64_t violations;       /* records judged violation or critical */
+	uint64_t actions;          /* actions run (or, in audit mode, reported) */
+	const struct am_profile *profile;  /* NULL: observe only, no verdicts */
+	int audit;                 /* report actions as would:..., run none */
+	char cgroup_abs[4096];     /* absolute cgroup directory, for containment */
+	struct am_escalation esc;  /* recent violations, for response.escalate */
 };
 
 #define AM_MAX_LOCAL_AGENTS 64

@@ -148,11 +148,15 @@ char *am_record_json(const struct am_record *r)
 			json_array_append_new(t, json_string("path_unreadable"));
 		json_object_set_new(o, "flags", t);
 	}
-	if (r->verdict) {
-		json_object_set_new(o, "verdict", jstr(r->verdict));
-		json_object_set_new(o, "rule", jstr(r->rule));
+	if (r->verdict || r->action) {
+		if (r->verdict) {
+			json_object_set_new(o, "verdict", jstr(r->verdict));
+			json_object_set_new(o, "rule", jstr(r->rule));
+		}
 		json_object_set_new(o, "action", jstr(r->action));
 		json_object_set_new(o, "outcome", jstr(r->outcome));
+		if (r->escalated)
+			json_object_set_new(o, "escalated", json_true());
 	}
 	if (r->n_ancestry > 0) {
 		json_t *a = json_array();

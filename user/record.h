@@ -56,6 +56,7 @@ struct am_record {
 	const char *rule;
 	const char *action;
 	const char *outcome;
+	int escalated;               /* the action came from response.escalate */
 	int n_ancestry;
 	struct am_ancestor ancestry[AM_ANCESTRY_MAX];
 };
