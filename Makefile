@@ -34,7 +34,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
 	  -Iinclude -Iuser -I$(BUILD) -MMD -MP
-LDLIBS := -lbpf -lelf -lz -ljansson -lcrypto -lm
+LDLIBS := -lbpf -lelf -lz -ljansson -lcrypto -lm -lpthread
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -100,6 +100,31 @@ install: all
 	install -D -m 0755 $(BUILD)/agentmon $(DESTDIR)$(prefix)/sbin/agentmon
 	install -d $(DESTDIR)$(prefix)/share/agentmon/abstractions
 	install -m 0644 abstractions/* $(DESTDIR)$(prefix)/share/agentmon/abstractions/
+
+# --- fuzz ---
+# libFuzzer targets for the profile parser and the glob matcher. The few
+# sources they need are compiled directly with clang and the sanitizers
+# (the gcc objects cannot take -fsanitize=fuzzer). Each runs FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS    := user/profile.c user/glob.c user/netrule.c user/verdict.c user/timefmt.c
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iuser -Iinclude \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_BINS    := $(BUILD)/fuzz/fuzz_profile $(BUILD)/fuzz/fuzz_glob
+
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_SRCS) $(wildcard user/*.h)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -ljansson -lcrypto -o $@
+
+fuzz: $(FUZZ_BINS)
+	$(Q)for t in $(notdir $(FUZZ_BINS)); do \
+		echo "  FUZZ     $$t for $(FUZZ_SECONDS)s"; \
+		mkdir -p $(BUILD)/fuzz/corpus/$$t && \
+		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/$$t- \
+			$(BUILD)/fuzz/corpus/$$t fuzz/corpus/$$t || exit 1; \
+	done
+# --- end fuzz ---
 
 clean:
 	rm -rf build

@@ -207,8 +207,11 @@ static int skip_value(struct scan *sc)
 		} else if (c == ',' || c == ':') {
 			adv(sc);
 		} else {
-			while (peek(sc) >= 0 && !strchr(",]} \t\r\n", peek(sc)))
+			/* a scalar: at least one byte, up to a delimiter (a NUL byte
+			 * is not one: strchr would find the terminator) */
+			do
 				adv(sc);
+			while (peek(sc) > 0 && !strchr(",]} \t\r\n", peek(sc)));
 		}
 	} while (depth > 0);
 	return 0;
