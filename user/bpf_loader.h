@@ -21,6 +21,10 @@ void am_bpf_setup_logging(void);
 /* open → configure → load → attach. 0 or -errno (error already reported). */
 int am_bpf_load(struct am_bpf *b, const struct am_bpf_opts *o);
 void am_bpf_destroy(struct am_bpf *b);
+/* Before a short-lived command exits: leave the slow detach of the syscall
+ * tracepoints (one RCU grace period each, serialized in the kernel) to a
+ * child that holds the last references and exits once we have. */
+void am_bpf_release_in_background(void);
 
 int am_bpf_events_fd(const struct am_bpf *b);
 /* Start tracking process `pid` as part of agent `agent_id` at `depth`. */

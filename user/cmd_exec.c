@@ -309,6 +309,8 @@ out:
 	}
 	if (mon_ready)
 		am_monitor_free(&mon);
+	if (bpf.skel)
+		am_bpf_release_in_background();
 	am_bpf_destroy(&bpf);
 	if (cgpath[0]) {
 		err = am_cgroup_remove(cgpath);

@@ -158,7 +158,8 @@ char *am_record_json(const struct am_record *r)
 		if (r->escalated)
 			json_object_set_new(o, "escalated", json_true());
 	}
-	if (r->n_ancestry > 0) {
+	/* every non-allowed event names its ancestry, even an empty one (the root) */
+	if (r->n_ancestry > 0 || (r->verdict && strcmp(r->verdict, "allow") != 0)) {
 		json_t *a = json_array();
 		for (int i = 0; i < r->n_ancestry; i++)
 			json_array_append_new(a, json_pack("{s:I,s:o}", "pid", (json_int_t)r->ancestry[i].pid,
@@ -272,7 +273,8 @@ size_t am_record_human(const struct am_record *r, char *buf, size_t sz)
 			o = put(buf, sz, o, r->outcome);
 		}
 	}
-	if (r->n_ancestry > 0) {
+	/* every non-allowed event names its ancestry, even an empty one (the root) */
+	if (r->n_ancestry > 0 || (r->verdict && strcmp(r->verdict, "allow") != 0)) {
 		o = put(buf, sz, o, " via");
 		for (int i = 0; i < r->n_ancestry; i++) {
 			const char *e = r->ancestry[i].exe, *b = e ? strrchr(e, '/') : NULL;
