@@ -666,7 +666,7 @@ static void f_version(struct ctx *c, json_t *v)
 	if (!s)
 		return;
 	for (const char *q = s; *q; q++)
-		if (*q <= ' ' || *q == 0x7f) {
+		if ((unsigned char)*q <= ' ' || *q == 0x7f) {
 			perr(c, "must be printable with no spaces");
 			return;
 		}
