@@ -14,6 +14,7 @@
 
 #include "maps.bpf.h"
 #include "path.bpf.h"
+#include "execpol.bpf.h"
 #include "process.bpf.h"
 #include "sysargs.bpf.h"
 #include "file.bpf.h"

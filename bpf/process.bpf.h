@@ -69,7 +69,9 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	else if (alen)
 		am_stat_inc(AM_STAT_READ_ERR);
 
-	am_submit(ev, offsetof(struct am_event, exec.path) + ev->exec.path_len + 1, 0);
+	am_exec_enforce(ev, tr);
+	/* execs are rare and decide a lot: wake the consumer now */
+	am_submit(ev, offsetof(struct am_event, exec.path) + ev->exec.path_len + 1, 1);
 	return 0;
 }
 

@@ -38,6 +38,7 @@ enum am_event_kind {
 #define AM_EVF_PATH_TRUNC  (1u << 0)  /* path longer than AM_PATH_MAX or deeper than AM_PATH_DEPTH */
 #define AM_EVF_ARGS_TRUNC  (1u << 1)  /* argv longer than AM_ARGS_MAX */
 #define AM_EVF_PATH_ERR    (1u << 2)  /* path could not be read at all */
+#define AM_EVF_KILLED      (1u << 3)  /* the kernel sent SIGKILL before the new program ran */
 
 struct am_event_hdr {
 	__u64 ts_ns;       /* bpf_ktime_get_boot_ns(): userspace adds the boot→realtime offset */
@@ -181,8 +182,32 @@ _Static_assert(sizeof(struct am_task) == 8, "am_task layout");
 struct am_agent {
 	__u64 lost;      /* events of this agent that could not be delivered */
 	__u64 events;    /* events delivered */
+	__u32 flags;     /* AM_AGF_*: what the kernel enforces for this agent */
+	__u32 max_depth; /* with AM_AGF_DEPTH_KILL: deeper execs are killed */
 };
-_Static_assert(sizeof(struct am_agent) == 16, "am_agent layout");
+_Static_assert(sizeof(struct am_agent) == 24, "am_agent layout");
+
+/* am_agent.flags: synchronous enforcement in the kernel (enforce mode only). */
+#define AM_AGF_EXEC_POLICY   (1u << 0)  /* look execs up in am_execpol */
+#define AM_AGF_EXEC_DEFKILL  (1u << 1)  /* an exec not in am_execpol is killed */
+#define AM_AGF_DEPTH_KILL    (1u << 2)  /* an exec deeper than max_depth is killed */
+
+/* Key of "am_execpol": an agent's resolved executable path, hashed with
+ * am_fnv1a64 (below) over the path's bytes without the NUL. */
+struct am_execpol_key {
+	__u32 agent_id;
+	__u32 pad;
+	__u64 hash;
+};
+_Static_assert(sizeof(struct am_execpol_key) == 16, "am_execpol_key layout");
+
+enum am_execpol {
+	AM_EXECPOL_ALLOW = 1,   /* let it run */
+	AM_EXECPOL_KILL = 2,    /* SIGKILL before its first instruction */
+};
+
+#define AM_FNV_OFFSET 0xcbf29ce484222325ULL
+#define AM_FNV_PRIME  0x100000001b3ULL
 
 /* Indices of the per-CPU "am_stats" array: why events were lost or degraded. */
 enum am_stat {

@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "commands.h"
 #include "exec_args.h"
+#include "execpol.h"
 #include "log.h"
 #include "monitor.h"
 #include "mounts.h"
@@ -174,6 +175,14 @@ int cmd_exec(int argc, char **argv)
 		goto out;
 	}
 	am_monitor_add_agent(&mon, &agent);
+	struct am_execpol_stats eps;
+	err = am_execpol_install(&bpf, agent.id, prof, agent.audit, &eps);
+	if (err) {
+		am_err("exec: install exec policy in the kernel: %s", strerror(-err));
+		goto out;
+	}
+	am_debug("exec policy: %u kill, %u allow entries, %u patterns matched no file, flags %#x",
+		 eps.kill_entries, eps.allow_entries, eps.unexpanded, eps.flags);
 
 	/* Signals become events of the loop; orphans of the tree are re-parented
 	 * to us (subreaper), so "no child left" means the whole tree is gone. */

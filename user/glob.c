@@ -14,7 +14,7 @@ int am_glob_check(const char *pat, const char **why)
 		*why = "empty pattern";
 		return -EINVAL;
 	}
-	if (len > AM_PATH_MAX) {
+	if (len > AM_RULE_PATH_MAX) {
 		*why = "pattern longer than 4095 bytes";
 		return -EINVAL;
 	}
@@ -103,7 +103,7 @@ static bool is_dstar(const struct seg *g)
 	return g->n == 2 && g->s[0] == '*' && g->s[1] == '*';
 }
 
-#define MAX_SEGS (AM_PATH_MAX / 2 + 2)
+#define MAX_SEGS (AM_RULE_PATH_MAX / 2 + 2)
 
 bool am_glob_match(const char *pattern, const char *path)
 {
@@ -111,7 +111,7 @@ bool am_glob_match(const char *pattern, const char *path)
 	struct seg ps[MAX_SEGS], ss[MAX_SEGS];
 	bool row[MAX_SEGS + 1], next[MAX_SEGS + 1];
 
-	if (am_glob_check(pattern, &why) || path[0] != '/' || strlen(path) > AM_PATH_MAX)
+	if (am_glob_check(pattern, &why) || path[0] != '/' || strlen(path) > AM_RULE_PATH_MAX)
 		return false;
 	int np = split(pattern, ps, MAX_SEGS), ns = split(path, ss, MAX_SEGS);
 	if (np < 0 || ns < 0)

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AM_PATH_MAX 4095	/* bytes, without the NUL (PATH_MAX - 1) */
+#define AM_RULE_PATH_MAX 4095	/* bytes, without the NUL (PATH_MAX - 1) */
 
 /* 0 if pattern is valid, else -EINVAL and a static reason in *why. */
 int am_glob_check(const char *pattern, const char **why);

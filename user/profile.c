@@ -563,7 +563,7 @@ static void path_list(struct ctx *c, json_t *v, enum am_list l)
 		return;
 	json_array_foreach(v, i, e) {
 		push_idx(c, i);
-		const char *s = get_string(c, e, AM_PATH_MAX);
+		const char *s = get_string(c, e, AM_RULE_PATH_MAX);
 		if (s && am_glob_check(s, &why))
 			perr(c, "%s", why);
 		else if (s)
@@ -722,7 +722,7 @@ static void f_match(struct ctx *c, json_t *v)
 		return;
 	if ((x = json_object_get(v, "exe"))) {
 		push_key(c, "exe");
-		if ((s = get_string(c, x, AM_PATH_MAX))) {
+		if ((s = get_string(c, x, AM_RULE_PATH_MAX))) {
 			if (s[0] != '/' || am_glob_check(s, &why))
 				perr(c, "must be an absolute, normalized path");
 			else if (strchr(s, '*'))
@@ -740,7 +740,7 @@ static void f_match(struct ctx *c, json_t *v)
 	}
 	if ((x = json_object_get(v, "cgroup"))) {
 		push_key(c, "cgroup");
-		if ((s = get_string(c, x, AM_PATH_MAX))) {
+		if ((s = get_string(c, x, AM_RULE_PATH_MAX))) {
 			if (s[0] != '/' || am_glob_check(s, &why) || strchr(s, '*'))
 				perr(c, "must be a cgroup path such as /system.slice/x.service");
 			else
@@ -823,7 +823,7 @@ static void f_secrets(struct ctx *c, json_t *v)
 			ok = false;
 		} else if (ok) {
 			push_key(c, "path");
-			s = get_string(c, x, AM_PATH_MAX);
+			s = get_string(c, x, AM_RULE_PATH_MAX);
 			if (s && am_glob_check(s, &why)) {
 				perr(c, "%s", why);
 				s = NULL;
@@ -949,7 +949,7 @@ static void f_include(struct ctx *c, json_t *v)
 	}
 	json_array_foreach(v, i, e) {
 		push_idx(c, i);
-		get_string(c, e, AM_PATH_MAX);	/* resolved later */
+		get_string(c, e, AM_RULE_PATH_MAX);	/* resolved later */
 		pop(c);
 	}
 }
@@ -1225,7 +1225,7 @@ static void do_includes(struct ctx *c, int si)
 		return;
 	json_array_foreach(inc, i, e) {
 		const char *name = json_string_value(e);
-		if (!name || !*name || strlen(name) > AM_PATH_MAX)
+		if (!name || !*name || strlen(name) > AM_RULE_PATH_MAX)
 			continue;	/* already reported */
 		c->cur = si;
 		c->depth = 0;
@@ -1514,7 +1514,7 @@ static void lint(struct ctx *c)
 			for (const char *const *n = interpreters; *n; n++) {
 				char probe[64];
 				snprintf(probe, sizeof(probe), "/%s", *n);
-				char pat[AM_PATH_MAX + 2];
+				char pat[AM_RULE_PATH_MAX + 2];
 				snprintf(pat, sizeof(pat), "/%s", last);
 				if (!strcmp(last, "**") || am_glob_match(pat, probe)) {
 					rule_warn(c, l, i, "\"%s\" allows a shell or interpreter (%s) "

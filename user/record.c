@@ -157,6 +157,8 @@ char *am_record_json(const struct am_record *r)
 		json_object_set_new(o, "outcome", jstr(r->outcome));
 		if (r->escalated)
 			json_object_set_new(o, "escalated", json_true());
+		if (r->flags & AM_EVF_KILLED)
+			json_object_set_new(o, "enforced", json_string("kernel"));
 	}
 	/* every non-allowed event names its ancestry, even an empty one (the root) */
 	if (r->n_ancestry > 0 || (r->verdict && strcmp(r->verdict, "allow") != 0)) {

@@ -212,12 +212,12 @@ static void test_check_reasons(void **state)
 		assert_int_not_equal(am_glob_check(bad[i].pat, &why), 0);
 		assert_string_equal(why, bad[i].why);
 	}
-	char *longp = malloc(AM_PATH_MAX + 2);
-	memset(longp, 'a', AM_PATH_MAX + 1);
+	char *longp = malloc(AM_RULE_PATH_MAX + 2);
+	memset(longp, 'a', AM_RULE_PATH_MAX + 1);
 	longp[0] = '/';
-	longp[AM_PATH_MAX + 1] = 0;
+	longp[AM_RULE_PATH_MAX + 1] = 0;
 	assert_int_not_equal(am_glob_check(longp, &why), 0);
-	longp[AM_PATH_MAX] = 0;	/* exactly 4095 bytes: fine */
+	longp[AM_RULE_PATH_MAX] = 0;	/* exactly 4095 bytes: fine */
 	assert_int_equal(am_glob_check(longp, &why), 0);
 	assert_true(am_glob_match(longp, longp));
 	free(longp);
