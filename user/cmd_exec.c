@@ -127,6 +127,13 @@ int cmd_exec(int argc, char **argv)
 		am_err("exec: cgroup v2: %s", strerror(-err));
 		goto out;
 	}
+	/* The network hooks are classic syscall tracepoints: they attach
+	 * through tracefs, which is not mounted everywhere. */
+	err = am_ensure_tracefs();
+	if (err) {
+		am_err("exec: mount tracefs at /sys/kernel/tracing: %s", strerror(-err));
+		goto out;
+	}
 	if (am_bpf_load(&bpf, &(struct am_bpf_opts){ .ringbuf_bytes = a.ringbuf_bytes }))
 		goto out;
 	err = am_monitor_init(&mon, &bpf);
