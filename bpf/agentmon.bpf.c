@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "agentmon.h"
 
 #ifndef container_of
@@ -12,11 +13,13 @@
 	((type *)((void *)(ptr) - __builtin_offsetof(type, member)))
 #endif
 
+#include "core_fixes.bpf.h"
 #include "maps.bpf.h"
 #include "path.bpf.h"
 #include "execpol.bpf.h"
 #include "process.bpf.h"
 #include "sysargs.bpf.h"
 #include "file.bpf.h"
+#include "net.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,26 +1,16 @@
 /* Syscall arguments read at sys_exit, from the registers the kernel saved on
  * entry (bpf_task_pt_regs): one hook per syscall instead of an enter/exit
  * pair, so a process that is not an agent pays one map lookup, not two.
- * The registers are the syscall ABI's; only the return register changed. */
+ * The registers are the syscall ABI's (libbpf's PT_REGS_PARMn_CORE_SYSCALL;
+ * the sixth is in core_fixes.bpf.h); only the return register changed. */
 #ifndef AGENTMON_SYSARGS_BPF_H
 #define AGENTMON_SYSARGS_BPF_H
 
-#if defined(__TARGET_ARCH_x86)
-#define AM_SYSARG0(r) BPF_CORE_READ(r, di)
-#define AM_SYSARG1(r) BPF_CORE_READ(r, si)
-#define AM_SYSARG2(r) BPF_CORE_READ(r, dx)
-#define AM_SYSARG3(r) BPF_CORE_READ(r, r10)
-#define AM_SYSARG4(r) BPF_CORE_READ(r, r8)
-#elif defined(__TARGET_ARCH_arm64)
-/* x0 is overwritten by the return value; the kernel keeps it in orig_x0 */
-#define AM_SYSARG0(r) BPF_CORE_READ(r, orig_x0)
-#define AM_SYSARG1(r) BPF_CORE_READ(r, regs[1])
-#define AM_SYSARG2(r) BPF_CORE_READ(r, regs[2])
-#define AM_SYSARG3(r) BPF_CORE_READ(r, regs[3])
-#define AM_SYSARG4(r) BPF_CORE_READ(r, regs[4])
-#else
-#error "agentmon: syscall argument registers not defined for this architecture"
-#endif
+#define AM_SYSARG0(r) PT_REGS_PARM1_CORE_SYSCALL(r)
+#define AM_SYSARG1(r) PT_REGS_PARM2_CORE_SYSCALL(r)
+#define AM_SYSARG2(r) PT_REGS_PARM3_CORE_SYSCALL(r)
+#define AM_SYSARG3(r) PT_REGS_PARM4_CORE_SYSCALL(r)
+#define AM_SYSARG4(r) PT_REGS_PARM5_CORE_SYSCALL(r)
 
 static __always_inline struct pt_regs *am_sys_regs(void)
 {

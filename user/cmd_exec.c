@@ -136,9 +136,11 @@ int cmd_exec(int argc, char **argv)
 		am_err("exec: cgroup v2: %s", strerror(-err));
 		goto out;
 	}
+	/* The network hooks are classic syscall tracepoints: they attach
+	 * through tracefs, which is not mounted everywhere. */
 	err = am_ensure_tracefs();
 	if (err) {
-		am_err("exec: tracefs (needed for syscall tracepoints): %s", strerror(-err));
+		am_err("exec: mount tracefs at /sys/kernel/tracing (syscall tracepoints need it): %s", strerror(-err));
 		goto out;
 	}
 	if (am_bpf_load(&bpf, &(struct am_bpf_opts){ .ringbuf_bytes = a.ringbuf_bytes }))
