@@ -82,7 +82,6 @@ void am_monitor_emit(struct am_monitor *m, const struct am_record *r)
 		if (s) {
 			fputs(s, m->json);
 			fputc('\n', m->json);
-			fflush(m->json);
 			free(s);
 		}
 	}
@@ -90,7 +89,6 @@ void am_monitor_emit(struct am_monitor *m, const struct am_record *r)
 		char line[8192];
 		am_record_human(r, line, sizeof(line));
 		fprintf(m->human, "%s\n", line);
-		fflush(m->human);
 	}
 }
 
@@ -273,7 +271,17 @@ bad:
 int am_monitor_drain(struct am_monitor *m)
 {
 	int n = ring_buffer__consume(m->rb);
-	return n < 0 ? n : n;
+	/* one write per drained batch, not per event */
+	am_monitor_flush(m);
+	return n;
+}
+
+void am_monitor_flush(struct am_monitor *m)
+{
+	if (m->json)
+		fflush(m->json);
+	if (m->human)
+		fflush(m->human);
 }
 
 void am_monitor_check_lost(struct am_monitor *m)
@@ -315,4 +323,5 @@ void am_monitor_check_lost(struct am_monitor *m)
 		}
 		am_monitor_emit(m, &r);
 	}
+	am_monitor_flush(m);
 }

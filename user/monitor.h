@@ -58,7 +58,9 @@ int am_monitor_drain(struct am_monitor *m);
 void am_monitor_check_lost(struct am_monitor *m);
 /* Handle one raw event (exposed for tests). */
 int am_monitor_handle(struct am_monitor *m, const void *data, size_t size);
-/* Write a record to the sinks. */
+/* Write buffered records out (the drain does it after each batch). */
+void am_monitor_flush(struct am_monitor *m);
+/* Write a record to the sinks (buffered). */
 void am_monitor_emit(struct am_monitor *m, const struct am_record *r);
 /* Realtime ns of a boot-time ns stamp. */
 uint64_t am_monitor_realtime(const struct am_monitor *m, uint64_t boot_ns);
