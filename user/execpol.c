@@ -13,7 +13,7 @@
 
 #include "glob.h"
 
-#define WALK_MAX_ENTRIES 200000
+#define WALK_MAX_ENTRIES 100000  /* per pattern: expansion must stay quick */
 
 uint64_t am_fnv1a64(const char *s, size_t n)
 {
@@ -55,7 +55,7 @@ static void put(struct ctx *c, const char *path)
 static int visit(const char *path, const struct stat *st, int type, struct FTW *f)
 {
 	struct ctx *c = walk_ctx;
-	if (++c->walked > WALK_MAX_ENTRIES)
+	if (++c->walked > WALK_MAX_ENTRIES || c->err)
 		return 1;
 	if ((type == FTW_F || type == FTW_SL) && am_glob_match(c->pattern, path))
 		put(c, path);
@@ -101,9 +101,13 @@ int am_execpol_install(struct am_bpf *b, uint32_t agent_id, const struct am_prof
 	memset(st, 0, sizeof(*st));
 	if (audit)
 		return 0;
+	/* Allow entries only matter when an unlisted exec is killed. */
+	int defkill = am_profile_action(p, AM_VIOLATION) == AM_ACT_KILL;
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		enum am_action act = lists[i].v == AM_ALLOW ? AM_ACT_NONE : am_profile_action(p, lists[i].v);
 		c.val = act == AM_ACT_KILL ? AM_EXECPOL_KILL : AM_EXECPOL_ALLOW;
+		if (c.val == AM_EXECPOL_ALLOW && !defkill)
+			continue;
 		for (size_t j = 0; j < am_profile_list_len(p, lists[i].l); j++) {
 			unsigned before = c.added;
 			expand(&c, am_profile_list_item(p, lists[i].l, j));
@@ -115,9 +119,19 @@ int am_execpol_install(struct am_bpf *b, uint32_t agent_id, const struct am_prof
 				st->allow_entries += c.added - before;
 		}
 	}
-	if (c.err)
+	if (c.err == -E2BIG) {
+		/* The kernel map is full: keep what fits, but never kill an allowed
+		 * program because its entry is missing. Userspace still judges every
+		 * exec and kills after the fact. */
+		am_warn("exec policy: kernel map full after %u entries; %s", c.added,
+			defkill ? "unlisted execs are killed by userspace, not synchronously"
+				: "some denied execs are killed by userspace, not synchronously");
+		defkill = 0;
+		st->truncated = 1;
+	} else if (c.err) {
 		return c.err;
-	if (am_profile_action(p, AM_VIOLATION) == AM_ACT_KILL)
+	}
+	if (defkill)
 		st->flags |= AM_AGF_EXEC_POLICY | AM_AGF_EXEC_DEFKILL;
 	if (st->kill_entries)
 		st->flags |= AM_AGF_EXEC_POLICY;

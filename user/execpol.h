@@ -15,6 +15,7 @@ struct am_execpol_stats {
 	unsigned kill_entries, allow_entries;
 	unsigned unexpanded;     /* patterns that matched no file when installed */
 	uint32_t flags;          /* AM_AGF_* set for the agent */
+	int truncated;           /* the kernel map filled up: part is enforced late */
 };
 
 /* Install the policy of `p` for `agent_id` (enforce mode only; a no-op in

@@ -194,3 +194,27 @@ def test_sigterm_to_exec_kills_the_agent_tree(profile, tmp_path):
     for p in pids:
         assert not os.path.exists(f"/proc/{p}") or \
             open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_exec_policy_overflow_degrades_not_fails(profile, run_exec, marker_prog):
+    """More allowed executables than the kernel map holds: exec still runs the
+    agent, warns, and no allowed program is killed for a missing entry; the
+    denied one is still caught (by userspace, after the fact)."""
+    prog, marker = marker_prog
+    d = f"/dev/shm/agentmon-test-{os.getpid()}"
+    os.mkdir(d)
+    try:
+        for i in range(70000):
+            open(f"{d}/x{i}", "w").close()
+        prof = profile(exec={"allow": ["/usr/bin/**", f"{d}/**"]},
+                       response={"violation": "kill"})
+        r = run_exec(prof, ["sh", "-c", f"/bin/true && {prog}"])
+    finally:
+        subprocess.run(["rm", "-rf", d], check=True)
+    assert "exec policy: kernel map full" in r.stderr
+    assert r.rc == 137
+    true_ev = [e for e in r.of_kind("exec") if e["exe"] == "/usr/bin/true"]
+    assert true_ev and true_ev[0]["verdict"] == "allow"
+    bad = [e for e in r.of_kind("exec") if e["exe"] == str(prog)][0]
+    assert bad["verdict"] == "violation" and bad["outcome"] == "killed"
+    assert "enforced" not in bad          # not synchronous in this degraded mode
