@@ -219,6 +219,9 @@ static __always_inline int am_net_event(struct task_struct *t, const struct am_t
 		__builtin_memcpy(&nb->seen.a, nb->addr, 8);
 		__builtin_memcpy(&nb->seen.b, nb->addr + 8, 8);
 		nb->seen.c = ((__u64)nb->family << 16) | nb->port;
+		/* Judged `allow` before: repeats stop here (see am_seen). */
+		if (bpf_map_lookup_elem(&am_seen, &nb->seen))
+			return 0;
 	}
 	__u32 plen = nb->path_len;
 	if (plen > AM_UNIX_PATH_MAX)
