@@ -20,6 +20,7 @@
 #include "process.bpf.h"
 #include "sysargs.bpf.h"
 #include "file.bpf.h"
+#include "netpol.bpf.h"
 #include "net.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

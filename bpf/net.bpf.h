@@ -27,9 +27,11 @@
 #ifndef AGENTMON_NET_BPF_H
 #define AGENTMON_NET_BPF_H
 
+#ifndef AM_AF_UNIX
 #define AM_AF_UNIX  1
 #define AM_AF_INET  2
 #define AM_AF_INET6 10
+#endif
 
 /* Scratch for one sockaddr. The largest we decode is sockaddr_un (110 bytes:
  * family + 108 path bytes); the read length is clamped to AM_SA_READ_MAX so
@@ -246,6 +248,8 @@ int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	struct am_task *tr = am_net_tracked();
 	if (!tr)
 		return 0;
+	if (am_net_was_denied(ctx->ret))
+		return 0;       /* refused and reported by cgroup/connect4/6 */
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	return am_net_event(t, tr, AM_NOP_CONNECT, ctx->ret, (int)PT_REGS_PARM1_CORE_SYSCALL(regs),
@@ -291,6 +295,8 @@ int sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
 	struct am_task *tr = am_net_tracked();
 	if (!tr)
 		return 0;
+	if (am_net_was_denied(ctx->ret))
+		return 0;       /* refused and reported by cgroup/sendmsg4/6 */
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	void *uaddr = (void *)PT_REGS_PARM5_CORE_SYSCALL(regs);
@@ -310,6 +316,8 @@ int sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 	struct am_task *tr = am_net_tracked();
 	if (!tr)
 		return 0;
+	if (am_net_was_denied(ctx->ret))
+		return 0;       /* refused and reported by cgroup/sendmsg4/6 */
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	void *umsg = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);

@@ -39,6 +39,7 @@ enum am_event_kind {
 #define AM_EVF_ARGS_TRUNC  (1u << 1)  /* argv longer than AM_ARGS_MAX */
 #define AM_EVF_PATH_ERR    (1u << 2)  /* path could not be read at all */
 #define AM_EVF_KILLED      (1u << 3)  /* the kernel sent SIGKILL before the new program ran */
+#define AM_EVF_DENIED      (1u << 4)  /* the kernel refused the operation (EPERM) itself */
 
 struct am_event_hdr {
 	__u64 ts_ns;       /* bpf_ktime_get_boot_ns(): userspace adds the boot→realtime offset */
@@ -191,6 +192,9 @@ _Static_assert(sizeof(struct am_agent) == 24, "am_agent layout");
 #define AM_AGF_EXEC_POLICY   (1u << 0)  /* look execs up in am_execpol */
 #define AM_AGF_EXEC_DEFKILL  (1u << 1)  /* an exec not in am_execpol is killed */
 #define AM_AGF_DEPTH_KILL    (1u << 2)  /* an exec deeper than max_depth is killed */
+#define AM_AGF_NET_VIOLATION (1u << 3)  /* refuse destinations that match no network.connect rule */
+#define AM_AGF_NET_CRITICAL  (1u << 4)  /* refuse destinations that match a network.deny rule */
+#define AM_AGF_NET_ANY       (AM_AGF_NET_VIOLATION | AM_AGF_NET_CRITICAL)
 
 /* Key of "am_execpol": an agent's resolved executable path, hashed with
  * am_fnv1a64 (below) over the path's bytes without the NUL. */
@@ -205,6 +209,45 @@ enum am_execpol {
 	AM_EXECPOL_ALLOW = 1,   /* let it run */
 	AM_EXECPOL_KILL = 2,    /* SIGKILL before its first instruction */
 };
+
+/* Key of the "am_netpol" LPM trie: destinations of an agent's connect and
+ * sendmsg (cgroup sock_addr hooks). The agent id and the family tag are
+ * always fully part of the prefix (prefixlen = AM_NETPOL_FIXED_BITS + address
+ * bits), so agents never see each other's rules and IPv6 rules never cover
+ * IPv4 traffic (IPv4-mapped IPv6 destinations are looked up as IPv4, the way
+ * userspace judges them). IPv4 addresses use the first 4 bytes of addr. */
+struct am_netpol_key {
+	__u32 prefixlen;
+	__u32 agent_id;
+	__u8  fam;          /* AM_NETPOL_FAM_V4 or AM_NETPOL_FAM_V6 */
+	__u8  pad[3];
+	__u8  addr[16];
+};
+_Static_assert(sizeof(struct am_netpol_key) == 28, "am_netpol_key layout");
+
+#define AM_NETPOL_FAM_V4     4
+#define AM_NETPOL_FAM_V6     6
+#define AM_NETPOL_FIXED_BITS 64   /* agent_id + fam + pad */
+
+#define AM_NETPOL_PORTS      16   /* allowed ports kept per prefix */
+#define AM_NETPOL_DENY_PORTS 8    /* denied ports kept per prefix */
+
+/* Value of "am_netpol": everything the profile says about the addresses
+ * under this prefix, merged by userspace over all covering rules, so the
+ * longest-prefix match alone decides. */
+struct am_netpol_val {
+	__u32 flags;        /* AM_NETPOL_* */
+	__u16 nallow;       /* used entries of allow[] */
+	__u16 ndeny;        /* used entries of deny[] */
+	__u16 allow[AM_NETPOL_PORTS];
+	__u16 deny[AM_NETPOL_DENY_PORTS];
+};
+_Static_assert(sizeof(struct am_netpol_val) == 56, "am_netpol_val layout");
+
+#define AM_NETPOL_ALLOW_ANY  (1u << 0)  /* every port is allowed (unless denied) */
+#define AM_NETPOL_DENY_ANY   (1u << 1)  /* every port is denied: critical */
+#define AM_NETPOL_OVERFLOW   (1u << 2)  /* more ports than fit: the kernel does not refuse
+					 * here, userspace judges the event and responds */
 
 #define AM_FNV_OFFSET 0xcbf29ce484222325ULL
 #define AM_FNV_PRIME  0x100000001b3ULL

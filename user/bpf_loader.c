@@ -50,6 +50,13 @@ int am_bpf_load(struct am_bpf *b, const struct am_bpf_opts *o)
 	/* Wake the consumer once an eighth of the ring is queued. */
 	s->rodata->am_cfg_wakeup_bytes = rb / 8;
 
+	/* The sock_addr programs attach to an agent's cgroup once it exists
+	 * (am_netpol_install()), not here. */
+	bpf_program__set_autoattach(s->progs.connect4, false);
+	bpf_program__set_autoattach(s->progs.connect6, false);
+	bpf_program__set_autoattach(s->progs.sendmsg4, false);
+	bpf_program__set_autoattach(s->progs.sendmsg6, false);
+
 	err = agentmon_bpf__load(s);
 	if (err) {
 		am_err("bpf: load: %s%s", strerror(-err), am_verbose < 2 ? " (run with -v for the verifier log)" : "");

@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "exec_args.h"
 #include "execpol.h"
+#include "netpol.h"
 #include "log.h"
 #include "monitor.h"
 #include "mounts.h"
@@ -185,6 +186,14 @@ int cmd_exec(int argc, char **argv)
 	}
 	am_debug("exec policy: %u kill, %u allow entries, %u patterns matched no file, flags %#x",
 		 eps.kill_entries, eps.allow_entries, eps.unexpanded, eps.flags);
+	struct am_netpol_stats nps;
+	err = am_netpol_install(&bpf, agent.id, prof, agent.audit, cgpath, agent.cgroup_id, &nps);
+	if (err) {
+		am_err("exec: install network policy in the kernel: %s", strerror(-err));
+		goto out;
+	}
+	am_debug("network policy: %u prefixes, flags %#x, %d programs attached",
+		 nps.entries, nps.flags, nps.attached);
 
 	/* Signals become events of the loop; orphans of the tree are re-parented
 	 * to us (subreaper), so "no child left" means the whole tree is gone. */

@@ -156,11 +156,24 @@ static void conclude(struct am_monitor *m, struct am_agent_info *a, struct am_re
 				if (a->audit) {
 					snprintf(action, sizeof(action), "would:%s", am_action_name(d.action));
 					r->action = action;
+				} else if ((r->flags & AM_EVF_DENIED) && !d.escalated) {
+					/* The kernel refused the operation already: that is
+					 * the response; no second one for this record. */
+					r->outcome = "denied";
+				} else if (r->flags & AM_EVF_DENIED) {
+					/* Refused, and the violation it counts toward
+					 * escalation fired: run the escalation action. */
+					char res[200];
+					am_respond(d.action, (pid_t)r->pid, a->cgroup_abs, res, sizeof(res));
+					snprintf(outcome, sizeof(outcome), "denied, %s", res);
+					r->outcome = outcome;
 				} else {
 					am_respond(d.action, (pid_t)r->pid, a->cgroup_abs, outcome, sizeof(outcome));
 					r->outcome = outcome;
 				}
 			}
+			if ((r->flags & AM_EVF_DENIED) && !r->outcome)
+				r->outcome = "denied";
 			if (d.seen_ok && m->bpf && (r->path || r->has_net)) {
 				const struct am_seen_key *k = r->path ? &ev->file.seen : &ev->net.seen;
 				if (k->what)

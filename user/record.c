@@ -157,7 +157,7 @@ char *am_record_json(const struct am_record *r)
 		json_object_set_new(o, "outcome", jstr(r->outcome));
 		if (r->escalated)
 			json_object_set_new(o, "escalated", json_true());
-		if (r->flags & AM_EVF_KILLED)
+		if (r->flags & (AM_EVF_KILLED | AM_EVF_DENIED))
 			json_object_set_new(o, "enforced", json_string("kernel"));
 	}
 	/* every non-allowed event names its ancestry, even an empty one (the root) */
