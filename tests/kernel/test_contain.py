@@ -221,3 +221,35 @@ def test_exec_policy_overflow_degrades_not_fails(profile, run_exec, marker_prog)
     bad = [e for e in r.of_kind("exec") if e["exe"] == str(prog)][0]
     assert bad["verdict"] == "violation" and bad["outcome"] == "killed"
     assert "enforced" not in bad          # not synchronous in this degraded mode
+
+
+def test_lost_events_freeze_the_agent(profile, tmp_path):
+    """Fail closed: when an agent's events were lost, response.lost freezes it."""
+    out = tmp_path / "ev.json"
+    marker = tmp_path / "done"
+    prof = profile(response={"lost": "freeze"})
+    script = f"sleep 0.5; for i in $(seq 200); do /bin/true; done; touch {marker}; sleep 30"
+    agent = subprocess.Popen([AGENTMON, "exec", "--profile", prof, "--json", str(out),
+                              "--ringbuf-size", "4096", "--", "sh", "-c", script],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: out.exists() and out.stat().st_size > 0, 10)
+        os.kill(agent.pid, signal.SIGSTOP)        # stall our own consumer
+        try:
+            assert wait_for(marker.exists, 30)
+        finally:
+            os.kill(agent.pid, signal.SIGCONT)
+        e = first(out, lambda e: e["kind"] == "lost")
+        assert e, "loss not reported"
+        assert e["lost"]["count"] > 0
+        assert e["action"] == "freeze" and e["outcome"] == "frozen"
+        cg = cg_root() + e["cgroup"]
+        assert "frozen 1" in open(cg + "/cgroup.events").read()
+        with open(cg + "/cgroup.kill", "w") as f:
+            f.write("1")
+        agent.wait(10)
+        assert agent.returncode == 137
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
