@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,25 @@ static int64_t ts_ns(clockid_t c)
 	struct timespec t;
 	clock_gettime(c, &t);
 	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+#define AM_JBUF_SIZE (256 * 1024)
+
+/* Readers of the JSON file (tail -f, log shippers) must only ever see whole
+ * lines: lines are collected in jbuf and written whole, never split. */
+static void write_all(int fd, const char *p, size_t n, uint64_t *errors)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			(*errors)++;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -35,11 +55,17 @@ int am_monitor_init(struct am_monitor *m, struct am_bpf *bpf)
 	err = am_proctable_init(&m->procs, 1024);
 	if (err)
 		return err;
+	m->jbuf = malloc(AM_JBUF_SIZE);
+	if (!m->jbuf) {
+		am_proctable_free(&m->procs);
+		return -ENOMEM;
+	}
 	if (bpf) {
 		m->rb = ring_buffer__new(am_bpf_events_fd(bpf), on_sample, m, NULL);
 		if (!m->rb) {
 			err = -errno;
 			am_proctable_free(&m->procs);
+			free(m->jbuf);
 			return err;
 		}
 	}
@@ -48,6 +74,9 @@ int am_monitor_init(struct am_monitor *m, struct am_bpf *bpf)
 
 void am_monitor_free(struct am_monitor *m)
 {
+	am_monitor_flush(m);
+	free(m->jbuf);
+	m->jbuf = NULL;
 	if (m->rb)
 		ring_buffer__free(m->rb);
 	m->rb = NULL;
@@ -80,8 +109,17 @@ void am_monitor_emit(struct am_monitor *m, const struct am_record *r)
 	if (m->json) {
 		char *s = am_record_json(r);
 		if (s) {
-			fputs(s, m->json);
-			fputc('\n', m->json);
+			size_t n = strlen(s);
+			if (m->jlen + n + 1 > AM_JBUF_SIZE)
+				am_monitor_flush(m);
+			if (n + 1 > AM_JBUF_SIZE) {
+				s[n] = '\n';   /* replaces the NUL: written by length */
+				write_all(fileno(m->json), s, n + 1, &m->write_errors);
+			} else {
+				memcpy(m->jbuf + m->jlen, s, n);
+				m->jbuf[m->jlen + n] = '\n';
+				m->jlen += n + 1;
+			}
 			free(s);
 		}
 	}
@@ -132,6 +170,34 @@ static void base_record(struct am_monitor *m, struct am_record *r, const struct 
 	r->flags = h->flags;
 }
 
+/* Run the response `act` for record r (in audit mode only name it) and set
+ * r->action and r->outcome; the buffers are the caller's. */
+static void respond(struct am_agent_info *a, enum am_action act, pid_t pid, int escalated,
+		    struct am_record *r, char action[32], char outcome[256])
+{
+	int denied = r->flags & AM_EVF_DENIED;
+	char res[200];
+
+	r->action = am_action_name(act);
+	if (denied)
+		r->outcome = "denied";
+	if (act == AM_ACT_NONE)
+		return;
+	a->actions++;
+	if (a->audit) {
+		snprintf(action, 32, "would:%s", am_action_name(act));
+		r->action = action;
+		return;
+	}
+	/* The kernel refused the operation already: that is the response, unless
+	 * this refusal tipped the escalation, whose action runs too. */
+	if (denied && !escalated)
+		return;
+	am_respond(act, pid, a->cgroup_abs, res, sizeof(res));
+	snprintf(outcome, 256, denied ? "denied, %s" : "%s", res);
+	r->outcome = outcome;
+}
+
 /* Judge a decoded record against the agent's profile, run the response,
  * and emit it. Allowed activity is handed to the kernel so its repeats stop
  * there. */
@@ -141,44 +207,19 @@ static void conclude(struct am_monitor *m, struct am_agent_info *a, struct am_re
 	char action[32], outcome[256];
 	struct am_decision d;
 
-	if (a->profile) {
+	if (a->profile && (r->path || r->has_net || !strcmp(r->kind, "exec"))) {
 		uint64_t age = ev->hdr.ts_ns > a->start_ns ? ev->hdr.ts_ns - a->start_ns : 0;
 		am_decide(a->profile, r, ev, age, ev->hdr.ts_ns, &a->esc, &d);
-		if (r->path || r->has_net || !strcmp(r->kind, "exec")) {
-			r->verdict = am_verdict_name(d.j.verdict);
-			r->rule = d.j.rule;
-			r->escalated = d.escalated;
-			r->action = am_action_name(d.action);
-			if (d.j.verdict >= AM_VIOLATION)
-				a->violations++;
-			if (d.action != AM_ACT_NONE) {
-				a->actions++;
-				if (a->audit) {
-					snprintf(action, sizeof(action), "would:%s", am_action_name(d.action));
-					r->action = action;
-				} else if ((r->flags & AM_EVF_DENIED) && !d.escalated) {
-					/* The kernel refused the operation already: that is
-					 * the response; no second one for this record. */
-					r->outcome = "denied";
-				} else if (r->flags & AM_EVF_DENIED) {
-					/* Refused, and the violation it counts toward
-					 * escalation fired: run the escalation action. */
-					char res[200];
-					am_respond(d.action, (pid_t)r->pid, a->cgroup_abs, res, sizeof(res));
-					snprintf(outcome, sizeof(outcome), "denied, %s", res);
-					r->outcome = outcome;
-				} else {
-					am_respond(d.action, (pid_t)r->pid, a->cgroup_abs, outcome, sizeof(outcome));
-					r->outcome = outcome;
-				}
-			}
-			if ((r->flags & AM_EVF_DENIED) && !r->outcome)
-				r->outcome = "denied";
-			if (d.seen_ok && m->bpf && (r->path || r->has_net)) {
-				const struct am_seen_key *k = r->path ? &ev->file.seen : &ev->net.seen;
-				if (k->what)
-					am_bpf_seen_add(m->bpf, k);
-			}
+		r->verdict = am_verdict_name(d.j.verdict);
+		r->rule = d.j.rule;
+		r->escalated = d.escalated;
+		if (d.j.verdict >= AM_VIOLATION)
+			a->violations++;
+		respond(a, d.action, (pid_t)r->pid, d.escalated, r, action, outcome);
+		if (d.seen_ok && m->bpf && (r->path || r->has_net)) {
+			const struct am_seen_key *k = r->path ? &ev->file.seen : &ev->net.seen;
+			if (k->what)
+				am_bpf_seen_add(m->bpf, k);
 		}
 	}
 	if (r->n_ancestry == 0 && (!r->verdict || strcmp(r->verdict, "allow") != 0 ||
@@ -291,8 +332,10 @@ int am_monitor_drain(struct am_monitor *m)
 
 void am_monitor_flush(struct am_monitor *m)
 {
-	if (m->json)
-		fflush(m->json);
+	if (m->json && m->jlen) {
+		write_all(fileno(m->json), m->jbuf, m->jlen, &m->write_errors);
+		m->jlen = 0;
+	}
 	if (m->human)
 		fflush(m->human);
 }
@@ -323,17 +366,7 @@ void am_monitor_check_lost(struct am_monitor *m)
 		/* Its behaviour can no longer be judged: response.lost decides. */
 		char action[32], outcome[256];
 		enum am_action act = a->profile ? am_profile_lost_action(a->profile) : AM_ACT_ALERT;
-		r.action = am_action_name(act);
-		if (act != AM_ACT_NONE) {
-			a->actions++;
-			if (a->audit) {
-				snprintf(action, sizeof(action), "would:%s", am_action_name(act));
-				r.action = action;
-			} else {
-				am_respond(act, (pid_t)a->root_pid, a->cgroup_abs, outcome, sizeof(outcome));
-				r.outcome = outcome;
-			}
-		}
+		respond(a, act, (pid_t)a->root_pid, 0, &r, action, outcome);
 		am_monitor_emit(m, &r);
 	}
 	am_monitor_flush(m);

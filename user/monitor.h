@@ -46,6 +46,9 @@ struct am_monitor {
 	FILE *json;                /* JSON lines sink, or NULL */
 	FILE *human;               /* human lines sink, or NULL */
 	uint64_t malformed;        /* records too short for their kind */
+	char *jbuf;                /* whole JSON lines waiting for one write() */
+	size_t jlen;
+	uint64_t write_errors;     /* JSON lines that could not be written */
 };
 
 int am_monitor_init(struct am_monitor *m, struct am_bpf *bpf);
