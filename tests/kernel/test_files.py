@@ -195,3 +195,20 @@ def test_expired_profile_refused(profile, run_exec):
     r = run_exec(prof, ["true"], extra=["--allow-unapproved"])
     assert r.rc == 0
     assert "RUNNING UNAPPROVED" in r.stderr
+
+
+def test_path_only_op_limit_intermediate_symlink(fprofile, run_exec, area):
+    """The documented limit: for path-only operations (unlink, rename, chmod…)
+    the name is the caller's, joined to the kernel-resolved directory it is
+    relative to; a symlink in an intermediate component is not followed.
+    Opens have no such limit (they are judged on the opened file)."""
+    os.symlink(area / "outside", area / "allowed" / "via")
+    target = area / "allowed" / "via" / "victim.txt"
+    r = run_exec(fprofile(), ["sh", "-c", f"cat {target} >/dev/null; rm {target}"])
+    assert r.rc == 0
+    # the open is resolved: the real file outside the grants
+    assert opens(r, str(area / "outside" / "victim.txt"))[0]["verdict"] == "violation"
+    # the unlink is reported with the name as given (the limit)
+    unl = [e for e in r.events if e["kind"] == "unlink"]
+    assert len(unl) == 1 and unl[0]["file"]["path"] == str(target)
+    assert not (area / "outside" / "victim.txt").exists()
