@@ -89,6 +89,13 @@ test: all unit-tests
 	$(Q)AGENTMON=$(abspath $(BUILD)/agentmon) BUILD=$(abspath $(BUILD)) PYTHON=$(PYTHON) \
 		scripts/run-tests.sh $(UNIT_BINS)
 
+# Benchmarks (root; not part of make test): ratios against a baseline run side
+# by side, never timed tests. Issue 7 extends this to the full table.
+bench: all
+	$(Q)$(PYTHON) scripts/bench-freeze.py --agentmon $(abspath $(BUILD)/agentmon) --runs 100
+	$(Q)$(PYTHON) scripts/bench-freeze.py --agentmon $(abspath $(BUILD)/agentmon) --runs 20 --settle 0
+	$(Q)scripts/bench-net.sh $(abspath $(BUILD)/agentmon)
+
 demo: all
 	$(Q)scripts/demo.sh $(abspath $(BUILD)/agentmon)
 

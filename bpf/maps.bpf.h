@@ -42,11 +42,6 @@ struct {
 	__type(value, struct am_event);
 } am_evbuf SEC(".maps");
 
-/* Wake the consumer only once this much is queued (or for urgent events):
- * a wake-up per event caps the consumer far below the event rate
- * (KERNEL.md); userspace also drains on a short timer. */
-const volatile __u64 am_cfg_wakeup_bytes = 1 << 20;
-
 static __always_inline void am_stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&am_stats, &idx);
@@ -92,10 +87,11 @@ static __always_inline void am_fill_hdr(struct am_event_hdr *h, struct task_stru
  * and per agent, and userspace turns the counts into `lost` events. */
 static __always_inline void am_submit(struct am_event *ev, __u64 size, int urgent)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-
-	if (urgent || bpf_ringbuf_query(&am_events, BPF_RB_AVAIL_DATA) >= am_cfg_wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
+	/* Default (0): the kernel wakes the consumer only when this record is the
+	 * first one it has not seen yet, so an idle consumer hears of a violation
+	 * at once and a busy one is not woken per event (a wake-up per event caps
+	 * the consumer far below the event rate, KERNEL.md). */
+	__u64 flags = urgent ? BPF_RB_FORCE_WAKEUP : 0;
 	if (size > sizeof(*ev))
 		size = sizeof(*ev);
 	if (bpf_ringbuf_output(&am_events, ev, size, flags)) {

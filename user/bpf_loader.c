@@ -47,8 +47,6 @@ int am_bpf_load(struct am_bpf *b, const struct am_bpf_opts *o)
 		am_err("bpf: ring buffer size %u: %s", rb, strerror(-err));
 		goto fail;
 	}
-	/* Wake the consumer once an eighth of the ring is queued. */
-	s->rodata->am_cfg_wakeup_bytes = rb / 8;
 
 	/* The sock_addr programs attach to an agent's cgroup once it exists
 	 * (am_netpol_install()), not here. */

@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""Time from a violating syscall to the confirmed freeze of the agent's cgroup.
+
+Each run: `agentmon exec` starts tests/bench/violator under a profile whose
+response to a violation is `freeze`; the violator records CLOCK_MONOTONIC just
+before its violating open; this harness waits on cgroup.events (POLLPRI) and
+takes the time it reads `frozen 1`. Prints p50/p90/p99/max over the runs, and
+JSON with --json. Root only; touches only its own processes and cgroups."""
+import argparse, json, os, select, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+
+
+def cg_root():
+    for line in open("/proc/self/mountinfo"):
+        pre, _, post = line.partition(" - ")
+        if post.split()[0] == "cgroup2":
+            return pre.split()[4]
+    sys.exit("bench-freeze: no cgroup2 mount")
+
+
+def one_run(agentmon, violator, work, cgr, settle):
+    prof = os.path.join(work, "p.json")
+    events = os.path.join(work, "ev.json")
+    t0file = os.path.join(work, "t0")
+    target = os.path.join(work, "violation")
+    for f in (events, t0file, target):
+        if os.path.exists(f):
+            os.unlink(f)
+    p = subprocess.Popen([agentmon, "exec", "--profile", prof, "--json", events, "--",
+                          violator, t0file, target], stdin=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        cg = None
+        while cg is None and time.monotonic() < deadline:
+            if os.path.exists(events):
+                for line in open(events):
+                    if line.endswith("\n"):
+                        cg = json.loads(line)["cgroup"]
+                        break
+            time.sleep(0.002)
+        if cg is None:
+            raise RuntimeError("agent did not start")
+        time.sleep(settle)      # steady state: the agent's start-up events are handled
+        evf = open(cgr + cg + "/cgroup.events")
+        poller = select.poll()
+        poller.register(evf, select.POLLPRI | select.POLLERR)
+        p.stdin.write(b"g")
+        p.stdin.flush()
+        t1 = None
+        while time.monotonic() < deadline:
+            evf.seek(0)
+            if "frozen 1" in evf.read():
+                t1 = time.monotonic_ns()
+                break
+            poller.poll(100)
+        if t1 is None:
+            raise RuntimeError("not frozen within 10 s")
+        t0 = int(open(t0file).read())
+        with open(cgr + cg + "/cgroup.kill", "w") as k:
+            k.write("1")
+        return (t1 - t0) / 1e6
+    finally:
+        if p.poll() is None:
+            p.wait(10)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--settle", type=float, default=0.2,
+                    help="seconds between the agent's start and its violation (0: at start-up)")
+    ap.add_argument("--agentmon", default=os.path.join(ROOT, "build", "agentmon"))
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench-freeze: needs root")
+    work = tempfile.mkdtemp(prefix="agentmon-bench-freeze-")
+    os.chmod(work, 0o755)
+    violator = os.path.join(work, "violator")
+    subprocess.run(["gcc", "-O2", "-o", violator, os.path.join(ROOT, "tests/bench/violator.c")],
+                   check=True)
+    with open(os.path.join(work, "p.json"), "w") as f:
+        json.dump({"name": "bench-freeze", "version": "1",
+                   "approval": {"by": "bench@example.com", "at": "2026-01-01T00:00:00Z",
+                                "expires": "2099-01-01T00:00:00Z"},
+                   "include": ["abstractions/base"],
+                   "exec": {"allow": [violator]},
+                   "files": {"read": ["/**"], "write": [work + "/t0"]},
+                   "response": {"violation": "freeze"}}, f)
+    cgr = cg_root()
+    lat = sorted(one_run(a.agentmon, violator, work, cgr, a.settle) for _ in range(a.runs))
+    q = lambda x: lat[min(len(lat) - 1, int(round(x * (len(lat) - 1))))]
+    res = {"runs": len(lat), "settle_s": a.settle, "p50_ms": q(0.5), "p90_ms": q(0.9), "p99_ms": q(0.99),
+           "max_ms": lat[-1], "mean_ms": statistics.mean(lat)}
+    subprocess.run(["rm", "-rf", work])
+    if a.json:
+        print(json.dumps(res))
+    else:
+        print("violation -> confirmed freeze over %d runs (violation %.1f s after start): "
+              "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms"
+              % (res["runs"], a.settle, res["p50_ms"], res["p90_ms"], res["p99_ms"], res["max_ms"]))
+
+
+if __name__ == "__main__":
+    main()
