@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,35 +71,6 @@ fail:
 	return err;
 }
 
-static void *detach_one(void *arg)
-{
-	bpf_link__destroy(arg);
-	return NULL;
-}
-
-/* Detaching a tracepoint waits for an RCU grace period (~75 ms measured
- * here); one after the other that is seconds for ~30 hooks. Detached from
- * parallel threads, the waits overlap and share grace periods. */
-static void detach_parallel(struct bpf_object_skeleton *sk)
-{
-	pthread_t th[64];
-	int started[64] = { 0 };
-	int n = sk->prog_cnt < 64 ? sk->prog_cnt : 64;
-
-	for (int i = 0; i < n; i++) {
-		struct bpf_link **l = sk->progs[i].link;
-		if (!l || !*l)
-			continue;
-		if (pthread_create(&th[i], NULL, detach_one, *l) == 0) {
-			started[i] = 1;
-			*l = NULL;
-		}
-	}
-	for (int i = 0; i < n; i++)
-		if (started[i])
-			pthread_join(th[i], NULL);
-}
-
 void am_bpf_release_in_background(void)
 {
 	int p[2];
@@ -131,7 +101,6 @@ void am_bpf_destroy(struct am_bpf *b)
 {
 	if (!b->skel)
 		return;
-	detach_parallel(b->skel->skeleton);
 	agentmon_bpf__destroy(b->skel);
 	b->skel = NULL;
 }

@@ -228,12 +228,9 @@ int cmd_exec(int argc, char **argv)
 
 	/* Track and confine the child before it runs a single instruction of CMD. */
 	agent.root_pid = child;
-	agent.start_ns = (uint64_t)(0);
-	{
-		struct timespec t;
-		clock_gettime(CLOCK_BOOTTIME, &t);
-		agent.start_ns = (uint64_t)t.tv_sec * 1000000000ull + t.tv_nsec;
-	}
+	struct timespec now;
+	clock_gettime(CLOCK_BOOTTIME, &now);   /* the clock of the kernel's event stamps */
+	agent.start_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
 	err = am_bpf_track(&bpf, child, agent.id, 0);
 	if (!err)
 		err = am_cgroup_join(cgpath, child);
