@@ -251,10 +251,10 @@ int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	if (am_net_was_denied(ctx->ret))
 		return 0;       /* refused and reported by cgroup/connect4/6 */
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
-	return am_net_event(t, tr, AM_NOP_CONNECT, ctx->ret, (int)PT_REGS_PARM1_CORE_SYSCALL(regs),
-			    (void *)PT_REGS_PARM2_CORE_SYSCALL(regs),
-			    (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs));
+	struct pt_regs *regs = am_sys_regs();
+	return am_net_event(t, tr, AM_NOP_CONNECT, ctx->ret, (int)AM_SYSARG0(regs),
+			    (void *)AM_SYSARG1(regs),
+			    (__u32)AM_SYSARG2(regs));
 }
 
 /* bind(fd, addr, addrlen): the local address an agent claims (a port it will
@@ -266,10 +266,10 @@ int sys_exit_bind(struct trace_event_raw_sys_exit *ctx)
 	if (!tr)
 		return 0;
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
-	return am_net_event(t, tr, AM_NOP_BIND, ctx->ret, (int)PT_REGS_PARM1_CORE_SYSCALL(regs),
-			    (void *)PT_REGS_PARM2_CORE_SYSCALL(regs),
-			    (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs));
+	struct pt_regs *regs = am_sys_regs();
+	return am_net_event(t, tr, AM_NOP_BIND, ctx->ret, (int)AM_SYSARG0(regs),
+			    (void *)AM_SYSARG1(regs),
+			    (__u32)AM_SYSARG2(regs));
 }
 
 /* listen(fd, backlog): the moment a port really accepts connections. The
@@ -281,8 +281,8 @@ int sys_exit_listen(struct trace_event_raw_sys_exit *ctx)
 	if (!tr)
 		return 0;
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
-	return am_net_event(t, tr, AM_NOP_LISTEN, ctx->ret, (int)PT_REGS_PARM1_CORE_SYSCALL(regs),
+	struct pt_regs *regs = am_sys_regs();
+	return am_net_event(t, tr, AM_NOP_LISTEN, ctx->ret, (int)AM_SYSARG0(regs),
 			    NULL, 0);
 }
 
@@ -298,12 +298,12 @@ int sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
 	if (am_net_was_denied(ctx->ret))
 		return 0;       /* refused and reported by cgroup/sendmsg4/6 */
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
-	void *uaddr = (void *)PT_REGS_PARM5_CORE_SYSCALL(regs);
-	__u32 ulen = (__u32)AM_SYSCALL_PARM6(regs);
+	struct pt_regs *regs = am_sys_regs();
+	void *uaddr = (void *)AM_SYSARG4(regs);
+	__u32 ulen = (__u32)AM_SYSARG5(regs);
 	if (!uaddr || !ulen)
 		return 0;
-	return am_net_event(t, tr, AM_NOP_SENDTO, ctx->ret, (int)PT_REGS_PARM1_CORE_SYSCALL(regs),
+	return am_net_event(t, tr, AM_NOP_SENDTO, ctx->ret, (int)AM_SYSARG0(regs),
 			    uaddr, ulen);
 }
 
@@ -319,8 +319,8 @@ int sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 	if (am_net_was_denied(ctx->ret))
 		return 0;       /* refused and reported by cgroup/sendmsg4/6 */
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
-	void *umsg = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	struct pt_regs *regs = am_sys_regs();
+	void *umsg = (void *)AM_SYSARG1(regs);
 	if (bpf_probe_read_user(&mh, sizeof(mh), umsg)) {
 		if (ctx->ret >= 0) {
 			am_stat_inc(AM_STAT_READ_ERR);
@@ -330,7 +330,7 @@ int sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 	}
 	if (!mh.msg_name || mh.msg_namelen <= 0)
 		return 0;
-	return am_net_event(t, tr, AM_NOP_SENDTO, ctx->ret, (int)PT_REGS_PARM1_CORE_SYSCALL(regs),
+	return am_net_event(t, tr, AM_NOP_SENDTO, ctx->ret, (int)AM_SYSARG0(regs),
 			    mh.msg_name, (__u32)mh.msg_namelen);
 }
 

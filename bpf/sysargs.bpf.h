@@ -11,6 +11,7 @@
 #define AM_SYSARG2(r) PT_REGS_PARM3_CORE_SYSCALL(r)
 #define AM_SYSARG3(r) PT_REGS_PARM4_CORE_SYSCALL(r)
 #define AM_SYSARG4(r) PT_REGS_PARM5_CORE_SYSCALL(r)
+#define AM_SYSARG5(r) AM_SYSCALL_PARM6(r)       /* core_fixes.bpf.h */
 
 static __always_inline struct pt_regs *am_sys_regs(void)
 {
