@@ -1,19 +1,75 @@
-#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "record.h"
 #include "agentmon.h"
 
+/* Days since 1970-01-01 → civil date (proleptic Gregorian; H. Hinnant's
+ * days_from_civil inverse). No locale, no tables, no libc time zone state. */
+static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+	days += 719468;
+	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+	unsigned doe = (unsigned)(days - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static char *put_digits(char *p, unsigned v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + width;
+}
+
+/* 2026-11-26T09:14:03.123456789Z: 30 characters, NUL included 31. */
+#define AM_TS_LEN 30
+
+static size_t format_ts(uint64_t ns, char out[AM_TS_LEN + 1])
+{
+	uint64_t s = ns / 1000000000ull;
+	unsigned sod = (unsigned)(s % 86400), m, d;
+	int64_t y;
+	char *p = out;
+
+	civil((int64_t)(s / 86400), &y, &m, &d);
+	p = put_digits(p, (unsigned)y, 4);   /* u64 ns since 1970 ends in 2554 */
+	*p++ = '-';
+	p = put_digits(p, m, 2);
+	*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p++ = 'T';
+	p = put_digits(p, sod / 3600, 2);
+	*p++ = ':';
+	p = put_digits(p, sod / 60 % 60, 2);
+	*p++ = ':';
+	p = put_digits(p, sod % 60, 2);
+	*p++ = '.';
+	p = put_digits(p, (unsigned)(ns % 1000000000ull), 9);
+	*p++ = 'Z';
+	*p = 0;
+	return (size_t)(p - out);
+}
+
 void am_format_ts(uint64_t ns, char *buf, size_t sz)
 {
-	time_t s = (time_t)(ns / 1000000000ull);
-	struct tm tm;
-	char base[32];
+	char t[AM_TS_LEN + 1];
+	size_t n = format_ts(ns, t);
 
-	gmtime_r(&s, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, sz, "%s.%09lluZ", base, (unsigned long long)(ns % 1000000000ull));
+	if (sz == 0)
+		return;
+	if (n >= sz)
+		n = sz - 1;
+	memcpy(buf, t, n);
+	buf[n] = 0;
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
@@ -45,132 +101,334 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* A JSON string from arbitrary bytes: paths and argv are not always UTF-8. */
-static json_t *jstr_n(const char *s, size_t n)
-{
-	json_t *j;
-	size_t i = 0, o = 0;
-	char *tmp;
+/* --- JSON writer ---
+ * Appends to a caller's buffer with snprintf semantics: never writes past
+ * `sz`, always counts what the whole record needs, so a caller whose buffer
+ * was too small can retry with one of the size returned. No allocation. */
+struct jw {
+	char *b;
+	size_t sz;   /* capacity */
+	size_t n;    /* bytes the record needs so far */
+};
 
-	if (!s)
-		return json_null();
-	j = json_stringn(s, n);
-	if (j)
-		return j;
-	tmp = malloc(n * 4 + 1);
-	if (!tmp)
-		return NULL;
-	while (i < n) {
-		size_t l = utf8_seq((const unsigned char *)s + i, n - i);
-		if (l && s[i] != 0) {
-			memcpy(tmp + o, s + i, l);
-			o += l;
-			i += l;
-		} else {
-			o += sprintf(tmp + o, "\\x%02x", (unsigned char)s[i]);
-			i++;
-		}
-	}
-	j = json_stringn(tmp, o);
-	free(tmp);
-	return j;
+static inline void jw_mem(struct jw *w, const char *s, size_t len)
+{
+	if (w->n + len <= w->sz)
+		memcpy(w->b + w->n, s, len);
+	else if (w->n < w->sz)
+		memcpy(w->b + w->n, s, w->sz - w->n);   /* cut: a prefix, like snprintf */
+	w->n += len;
 }
 
-static json_t *jstr(const char *s)
+static inline void jw_c(struct jw *w, char c)
 {
-	return s ? jstr_n(s, strlen(s)) : json_null();
+	if (w->n < w->sz)
+		w->b[w->n] = c;
+	w->n++;
+}
+
+#define jw_lit(w, s) jw_mem((w), (s), sizeof(s) - 1)
+
+static void jw_u64(struct jw *w, uint64_t v)
+{
+	char t[20];
+	int i = 20;
+
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	jw_mem(w, t + i, (size_t)(20 - i));
+}
+
+static void jw_i64(struct jw *w, int64_t v)
+{
+	if (v < 0) {
+		jw_c(w, '-');
+		jw_u64(w, (uint64_t)0 - (uint64_t)v);
+	} else {
+		jw_u64(w, (uint64_t)v);
+	}
+}
+
+static const char hexd[] = "0123456789ABCDEF";
+static const char hexl[] = "0123456789abcdef";
+
+/* Bytes that need no escape in a JSON string: 0x20..0x7f (and UTF-8 lead and
+ * continuation bytes, which are checked separately) except '"' and '\'. */
+static inline int plain(unsigned char c)
+{
+	return c >= 0x20 && c != '"' && c != '\\';
+}
+
+/* One character below 0x20, '"' or '\', escaped as jansson does. */
+static void jw_esc(struct jw *w, unsigned char c)
+{
+	char e[6];
+
+	switch (c) {
+	case '"': jw_lit(w, "\\\""); return;
+	case '\\': jw_lit(w, "\\\\"); return;
+	case '\b': jw_lit(w, "\\b"); return;
+	case '\f': jw_lit(w, "\\f"); return;
+	case '\n': jw_lit(w, "\\n"); return;
+	case '\r': jw_lit(w, "\\r"); return;
+	case '\t': jw_lit(w, "\\t"); return;
+	}
+	e[0] = '\\';
+	e[1] = 'u';
+	e[2] = '0';
+	e[3] = '0';
+	e[4] = hexd[c >> 4];
+	e[5] = hexd[c & 15];
+	jw_mem(w, e, 6);
+}
+
+/* A JSON string from arbitrary bytes (paths and argv are not always UTF-8).
+ * Valid UTF-8 is written as it is, with '"', '\' and control characters
+ * escaped. A string that is not valid UTF-8 is written with each invalid
+ * byte, and each NUL, as the four characters \xNN (so "\\xNN" in the JSON
+ * text) and its valid sequences as they are: the reader sees every byte. */
+static void jw_strn(struct jw *w, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t start = w->n, i = 0;
+	int bytes = 0;   /* fallback: the string is not valid UTF-8 */
+
+	jw_c(w, '"');
+	while (i < n) {
+		/* runs of plain ASCII: one copy */
+		size_t j = i;
+		while (j < n && u[j] < 0x80 && plain(u[j]))
+			j++;
+		if (j > i) {
+			jw_mem(w, s + i, j - i);
+			i = j;
+			if (i == n)
+				break;
+		}
+		unsigned char c = u[i];
+		if (c < 0x80) {
+			if (c == 0 && bytes) {
+				jw_lit(w, "\\\\x00");
+			} else {
+				jw_esc(w, c);
+			}
+			i++;
+			continue;
+		}
+		size_t l = utf8_seq(u + i, n - i);
+		if (l) {
+			jw_mem(w, s + i, l);
+			i += l;
+			continue;
+		}
+		if (!bytes) {
+			/* start over: NULs already written must become \x00 too */
+			bytes = 1;
+			w->n = start;
+			jw_c(w, '"');
+			i = 0;
+			continue;
+		}
+		char e[5] = { '\\', '\\', 'x', hexl[c >> 4], hexl[c & 15] };
+		jw_mem(w, e, 5);
+		i++;
+	}
+	jw_c(w, '"');
+}
+
+static void jw_str(struct jw *w, const char *s)
+{
+	if (s)
+		jw_strn(w, s, strlen(s));
+	else
+		jw_lit(w, "null");
+}
+
+/* ,"key": (keys are literals of ours: nothing to escape) */
+#define jw_key(w, k) jw_lit(w, ",\"" k "\":")
+
+size_t am_record_json_buf(const struct am_record *r, char *buf, size_t sz)
+{
+	struct jw w = { buf, sz, 0 };
+	char ts[AM_TS_LEN + 1];
+
+	jw_lit(&w, "{\"ts\":\"");
+	jw_mem(&w, ts, format_ts(r->ts_ns, ts));
+	jw_c(&w, '"');
+	jw_key(&w, "host");
+	jw_str(&w, r->host);
+	jw_key(&w, "agent");
+	jw_str(&w, r->agent);
+	jw_key(&w, "profile");
+	jw_lit(&w, "{\"version\":");
+	jw_str(&w, r->profile_version);
+	jw_key(&w, "sha256");
+	jw_str(&w, r->profile_sha256);
+	jw_c(&w, '}');
+	jw_key(&w, "pid");
+	jw_u64(&w, r->pid);
+	jw_key(&w, "ppid");
+	jw_u64(&w, r->ppid);
+	jw_key(&w, "uid");
+	jw_u64(&w, r->uid);
+	jw_key(&w, "comm");
+	jw_str(&w, r->comm);
+	jw_key(&w, "exe");
+	jw_str(&w, r->exe);
+	jw_key(&w, "cgroup");
+	jw_str(&w, r->cgroup);
+	jw_key(&w, "kind");
+	jw_str(&w, r->kind);
+	if (r->argc > 0) {
+		jw_key(&w, "argv");
+		jw_c(&w, '[');
+		for (int i = 0; i < r->argc; i++) {
+			if (i)
+				jw_c(&w, ',');
+			if (r->argv[i])
+				jw_strn(&w, r->argv[i], r->argv_len[i]);
+			else
+				jw_lit(&w, "null");
+		}
+		jw_c(&w, ']');
+	}
+	if (r->has_exit) {
+		if (r->exit_signal) {
+			jw_key(&w, "exit");
+			jw_lit(&w, "{\"signal\":");
+			jw_i64(&w, r->exit_signal);
+		} else {
+			jw_key(&w, "exit");
+			jw_lit(&w, "{\"code\":");
+			jw_i64(&w, r->exit_code);
+		}
+		jw_c(&w, '}');
+	}
+	if (r->path) {
+		jw_key(&w, "file");
+		jw_lit(&w, "{\"path\":");
+		jw_str(&w, r->path);
+		jw_key(&w, "access");
+		jw_str(&w, r->access);
+		if (r->file_op) {
+			jw_key(&w, "op");
+			jw_str(&w, r->file_op);
+		}
+		if (r->path2) {
+			jw_key(&w, "to");
+			jw_str(&w, r->path2);
+		}
+		jw_c(&w, '}');
+	}
+	if (r->has_net) {
+		jw_key(&w, "net");
+		jw_lit(&w, "{\"proto\":");
+		jw_str(&w, r->net_proto);
+		jw_key(&w, "family");
+		jw_str(&w, r->net_family);
+		if (r->net_family && strcmp(r->net_family, "unix") == 0) {
+			jw_key(&w, "path");
+			jw_str(&w, r->net_addr);
+		} else {
+			if (r->net_local)
+				jw_key(&w, "laddr");
+			else
+				jw_key(&w, "daddr");
+			jw_str(&w, r->net_addr);
+			if (r->net_local)
+				jw_key(&w, "lport");
+			else
+				jw_key(&w, "dport");
+			jw_u64(&w, r->net_port);
+		}
+		jw_key(&w, "result");
+		jw_i64(&w, r->net_result);
+		jw_c(&w, '}');
+	}
+	if (r->kind && strcmp(r->kind, "lost") == 0) {
+		jw_key(&w, "lost");
+		jw_lit(&w, "{\"count\":");
+		/* jansson's integers are signed 64-bit */
+		jw_i64(&w, (int64_t)r->lost);
+		jw_key(&w, "reason");
+		jw_str(&w, r->lost_reason);
+		jw_c(&w, '}');
+	}
+	if (r->flags & (AM_EVF_PATH_TRUNC | AM_EVF_ARGS_TRUNC | AM_EVF_PATH_ERR)) {
+		int first = 1;
+		jw_key(&w, "flags");
+		jw_c(&w, '[');
+		if (r->flags & AM_EVF_PATH_TRUNC) {
+			jw_lit(&w, "\"path_truncated\"");
+			first = 0;
+		}
+		if (r->flags & AM_EVF_ARGS_TRUNC) {
+			if (!first)
+				jw_c(&w, ',');
+			jw_lit(&w, "\"argv_truncated\"");
+			first = 0;
+		}
+		if (r->flags & AM_EVF_PATH_ERR) {
+			if (!first)
+				jw_c(&w, ',');
+			jw_lit(&w, "\"path_unreadable\"");
+		}
+		jw_c(&w, ']');
+	}
+	if (r->verdict || r->action) {
+		if (r->verdict) {
+			jw_key(&w, "verdict");
+			jw_str(&w, r->verdict);
+			jw_key(&w, "rule");
+			jw_str(&w, r->rule);
+		}
+		jw_key(&w, "action");
+		jw_str(&w, r->action);
+		jw_key(&w, "outcome");
+		jw_str(&w, r->outcome);
+		if (r->escalated)
+			jw_lit(&w, ",\"escalated\":true");
+		if (r->flags & (AM_EVF_KILLED | AM_EVF_DENIED))
+			jw_lit(&w, ",\"enforced\":\"kernel\"");
+	}
+	/* every non-allowed event names its ancestry, even an empty one (the root) */
+	if (r->n_ancestry > 0 || (r->verdict && strcmp(r->verdict, "allow") != 0)) {
+		jw_key(&w, "ancestry");
+		jw_c(&w, '[');
+		for (int i = 0; i < r->n_ancestry; i++) {
+			if (i)
+				jw_c(&w, ',');
+			jw_lit(&w, "{\"pid\":");
+			jw_u64(&w, r->ancestry[i].pid);
+			jw_key(&w, "exe");
+			jw_str(&w, r->ancestry[i].exe);
+			jw_c(&w, '}');
+		}
+		jw_c(&w, ']');
+	}
+	jw_c(&w, '}');
+	if (w.n < sz)
+		buf[w.n] = 0;
+	else if (sz)
+		buf[sz - 1] = 0;
+	return w.n;
 }
 
 char *am_record_json(const struct am_record *r)
 {
-	char ts[64];
-	json_t *o = json_object();
-	char *out;
+	char tmp[4096];
+	size_t n = am_record_json_buf(r, tmp, sizeof(tmp));
+	char *s = malloc(n + 1);
 
-	if (!o)
+	if (!s)
 		return NULL;
-	am_format_ts(r->ts_ns, ts, sizeof(ts));
-	json_object_set_new(o, "ts", json_string(ts));
-	json_object_set_new(o, "host", jstr(r->host));
-	json_object_set_new(o, "agent", jstr(r->agent));
-	json_object_set_new(o, "profile", json_pack("{s:o,s:o}", "version", jstr(r->profile_version),
-						    "sha256", jstr(r->profile_sha256)));
-	json_object_set_new(o, "pid", json_integer(r->pid));
-	json_object_set_new(o, "ppid", json_integer(r->ppid));
-	json_object_set_new(o, "uid", json_integer(r->uid));
-	json_object_set_new(o, "comm", jstr(r->comm));
-	json_object_set_new(o, "exe", jstr(r->exe));
-	json_object_set_new(o, "cgroup", jstr(r->cgroup));
-	json_object_set_new(o, "kind", jstr(r->kind));
-	if (r->argc > 0) {
-		json_t *a = json_array();
-		for (int i = 0; i < r->argc; i++)
-			json_array_append_new(a, jstr_n(r->argv[i], r->argv_len[i]));
-		json_object_set_new(o, "argv", a);
-	}
-	if (r->has_exit) {
-		if (r->exit_signal)
-			json_object_set_new(o, "exit", json_pack("{s:i}", "signal", r->exit_signal));
-		else
-			json_object_set_new(o, "exit", json_pack("{s:i}", "code", r->exit_code));
-	}
-	if (r->path) {
-		json_t *f = json_pack("{s:o,s:o}", "path", jstr(r->path), "access", jstr(r->access));
-		if (r->file_op)
-			json_object_set_new(f, "op", jstr(r->file_op));
-		if (r->path2)
-			json_object_set_new(f, "to", jstr(r->path2));
-		json_object_set_new(o, "file", f);
-	}
-	if (r->has_net) {
-		json_t *n = json_object();
-		json_object_set_new(n, "proto", jstr(r->net_proto));
-		json_object_set_new(n, "family", jstr(r->net_family));
-		if (r->net_family && strcmp(r->net_family, "unix") == 0) {
-			json_object_set_new(n, "path", jstr(r->net_addr));
-		} else {
-			json_object_set_new(n, r->net_local ? "laddr" : "daddr", jstr(r->net_addr));
-			json_object_set_new(n, r->net_local ? "lport" : "dport", json_integer(r->net_port));
-		}
-		json_object_set_new(n, "result", json_integer(r->net_result));
-		json_object_set_new(o, "net", n);
-	}
-	if (strcmp(r->kind ? r->kind : "", "lost") == 0)
-		json_object_set_new(o, "lost", json_pack("{s:I,s:o}", "count", (json_int_t)r->lost,
-							 "reason", jstr(r->lost_reason)));
-	if (r->flags & (AM_EVF_PATH_TRUNC | AM_EVF_ARGS_TRUNC | AM_EVF_PATH_ERR)) {
-		json_t *t = json_array();
-		if (r->flags & AM_EVF_PATH_TRUNC)
-			json_array_append_new(t, json_string("path_truncated"));
-		if (r->flags & AM_EVF_ARGS_TRUNC)
-			json_array_append_new(t, json_string("argv_truncated"));
-		if (r->flags & AM_EVF_PATH_ERR)
-			json_array_append_new(t, json_string("path_unreadable"));
-		json_object_set_new(o, "flags", t);
-	}
-	if (r->verdict || r->action) {
-		if (r->verdict) {
-			json_object_set_new(o, "verdict", jstr(r->verdict));
-			json_object_set_new(o, "rule", jstr(r->rule));
-		}
-		json_object_set_new(o, "action", jstr(r->action));
-		json_object_set_new(o, "outcome", jstr(r->outcome));
-		if (r->escalated)
-			json_object_set_new(o, "escalated", json_true());
-		if (r->flags & (AM_EVF_KILLED | AM_EVF_DENIED))
-			json_object_set_new(o, "enforced", json_string("kernel"));
-	}
-	/* every non-allowed event names its ancestry, even an empty one (the root) */
-	if (r->n_ancestry > 0 || (r->verdict && strcmp(r->verdict, "allow") != 0)) {
-		json_t *a = json_array();
-		for (int i = 0; i < r->n_ancestry; i++)
-			json_array_append_new(a, json_pack("{s:I,s:o}", "pid", (json_int_t)r->ancestry[i].pid,
-							   "exe", jstr(r->ancestry[i].exe)));
-		json_object_set_new(o, "ancestry", a);
-	}
-	out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	return out;
+	if (n < sizeof(tmp))
+		memcpy(s, tmp, n + 1);
+	else
+		am_record_json_buf(r, s, n + 1);
+	return s;
 }
 
 /* Append s to buf escaping what a terminal would interpret. */

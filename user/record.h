@@ -61,8 +61,15 @@ struct am_record {
 	struct am_ancestor ancestry[AM_ANCESTRY_MAX];
 };
 
-/* One JSON object, no newline, into a malloc'd string (caller frees); NULL on
- * allocation failure. Invalid UTF-8 in strings is written as \xNN text. */
+/* One JSON object, no newline, into buf (at most sz bytes, NUL-terminated
+ * when sz > 0), the way snprintf does: returns the length of the whole
+ * object without the NUL; when that is >= sz the output was cut and the
+ * caller may retry with a buffer of the returned length + 1. No allocation.
+ * Strings that are not valid UTF-8 are written with each invalid byte (and
+ * each NUL) as the text \xNN; valid UTF-8 passes through; '"', '\' and
+ * control characters are escaped (\n, \u001B, ...). */
+size_t am_record_json_buf(const struct am_record *r, char *buf, size_t sz);
+/* The same into a malloc'd string (caller frees); NULL on allocation failure. */
 char *am_record_json(const struct am_record *r);
 /* One human-readable line, no newline, control characters escaped. Returns
  * the length written (truncated to fit `sz`). */
