@@ -17,6 +17,7 @@
 #include "maps.bpf.h"
 #include "path.bpf.h"
 #include "execpol.bpf.h"
+#include "match.bpf.h"
 #include "process.bpf.h"
 #include "sysargs.bpf.h"
 #include "file.bpf.h"

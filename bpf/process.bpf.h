@@ -45,13 +45,20 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct am_task matched;
 	struct am_task *tr = bpf_map_lookup_elem(&am_tasks, &tgid);
-	if (!tr)
-		return 0;
+	__u32 flags = 0;
+	if (!tr) {
+		if (!am_match_exec(p, bprm, &matched))
+			return 0;
+		tr = &matched;
+		flags = AM_EVF_MATCHED;
+	}
 	struct am_event *ev = am_evbuf_get();
 	if (!ev)
 		return 0;
 	am_fill_hdr(&ev->hdr, p, tr, AM_EV_EXEC);
+	ev->hdr.flags = flags;
 
 	struct file *f = BPF_CORE_READ(bprm, file);
 	ev->exec.path_len = am_path_of(&f->f_path, ev->exec.path, &ev->hdr.flags);

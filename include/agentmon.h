@@ -40,6 +40,7 @@ enum am_event_kind {
 #define AM_EVF_PATH_ERR    (1u << 2)  /* path could not be read at all */
 #define AM_EVF_KILLED      (1u << 3)  /* the kernel sent SIGKILL before the new program ran */
 #define AM_EVF_DENIED      (1u << 4)  /* the kernel refused the operation (EPERM) itself */
+#define AM_EVF_MATCHED     (1u << 5)  /* exec: a profile's match made this process an agent's root */
 
 struct am_event_hdr {
 	__u64 ts_ns;       /* bpf_ktime_get_boot_ns(): userspace adds the boot→realtime offset */
@@ -248,6 +249,38 @@ _Static_assert(sizeof(struct am_netpol_val) == 56, "am_netpol_val layout");
 #define AM_NETPOL_DENY_ANY   (1u << 1)  /* every port is denied: critical */
 #define AM_NETPOL_OVERFLOW   (1u << 2)  /* more ports than fit: the kernel does not refuse
 					 * here, userspace judges the event and responds */
+
+/* Recognising new agents at exec (agentmon run). The kernel looks up the
+ * executed file by (device, inode) in "am_match"; each candidate is a
+ * profile whose other match fields (uid, cgroup subtree) must hold too. The
+ * first candidate that holds makes the process the root of that agent before
+ * the new program runs. Key {0, 0} holds the profiles without match.exe; it
+ * is only looked up when am_match_wild is set. */
+#define AM_MATCH_CANDS   8
+#define AM_MATCH_ANY     0xffffffffu   /* uid or cgroup index: any */
+#define AM_MATCH_NEVER   0xfffffffeu   /* cgroup index: the cgroup does not exist (yet) */
+#define AM_MATCH_CGROUPS 256           /* distinct match.cgroup directories */
+
+struct am_match_key {
+	__u64 ino;
+	__u32 dev;          /* the kernel's encoding: major << 20 | minor */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct am_match_key) == 16, "am_match_key layout");
+
+struct am_match_cand {
+	__u32 agent_id;
+	__u32 uid;          /* real uid, or AM_MATCH_ANY */
+	__u32 cg_idx;       /* index in am_match_cg, AM_MATCH_ANY or AM_MATCH_NEVER */
+	__u32 pad;
+};
+
+struct am_match_val {
+	__u32 n;
+	__u32 pad;
+	struct am_match_cand c[AM_MATCH_CANDS];
+};
+_Static_assert(sizeof(struct am_match_val) == 136, "am_match_val layout");
 
 #define AM_FNV_OFFSET 0xcbf29ce484222325ULL
 #define AM_FNV_PRIME  0x100000001b3ULL

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,4 +173,85 @@ int am_bpf_stats(struct am_bpf *b, uint64_t out[AM_STAT_MAX])
 	}
 	free(v);
 	return 0;
+}
+
+/* Delete every entry of map `fd` whose key (or value, if by_value) has the
+ * u32 `id` at byte offset `off`. Keys are collected first: deleting while
+ * walking with get_next_key can restart or skip the walk. */
+static int delete_where(int fd, size_t ksz, size_t vsz, size_t off, int by_value, uint32_t id)
+{
+	size_t cap = 256, n = 0;
+	char *keys = malloc(cap * ksz), *k = malloc(ksz), *v = malloc(vsz ? vsz : 1);
+	int err = 0, first = 1;
+
+	if (!keys || !k || !v) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		if (bpf_map_get_next_key(fd, first ? NULL : k, k))
+			break;
+		first = 0;
+		uint32_t got;
+		if (by_value) {
+			if (bpf_map_lookup_elem(fd, k, v))
+				continue;
+			memcpy(&got, v + off, sizeof(got));
+		} else {
+			memcpy(&got, k + off, sizeof(got));
+		}
+		if (got != id)
+			continue;
+		if (n == cap) {
+			char *nk = realloc(keys, 2 * cap * ksz);
+			if (!nk) {
+				err = -ENOMEM;
+				goto out;
+			}
+			keys = nk;
+			cap *= 2;
+		}
+		memcpy(keys + n * ksz, k, ksz);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, keys + i * ksz);
+out:
+	free(keys);
+	free(k);
+	free(v);
+	return err;
+}
+
+int am_bpf_policy_clear(struct am_bpf *b, uint32_t agent_id)
+{
+	struct agentmon_bpf *s = b->skel;
+	struct am_agent a;
+	int err = 0, e;
+
+	/* Flags first: the kernel must not enforce a half-removed policy. */
+	if (!am_bpf_agent_read(b, agent_id, &a)) {
+		a.flags = 0;
+		a.max_depth = 0;
+		bpf_map_update_elem(bpf_map__fd(s->maps.am_agents), &agent_id, &a, BPF_EXIST);
+	}
+	e = delete_where(bpf_map__fd(s->maps.am_execpol), sizeof(struct am_execpol_key), 1,
+			 offsetof(struct am_execpol_key, agent_id), 0, agent_id);
+	err = err ? err : e;
+	e = delete_where(bpf_map__fd(s->maps.am_netpol), sizeof(struct am_netpol_key),
+			 sizeof(struct am_netpol_val), offsetof(struct am_netpol_key, agent_id), 0,
+			 agent_id);
+	err = err ? err : e;
+	e = delete_where(bpf_map__fd(s->maps.am_seen), sizeof(struct am_seen_key), 1,
+			 offsetof(struct am_seen_key, agent_id), 0, agent_id);
+	err = err ? err : e;
+	e = delete_where(bpf_map__fd(s->maps.am_netcg), sizeof(uint64_t), sizeof(uint32_t), 0, 1,
+			 agent_id);
+	return err ? err : e;
+}
+
+int am_bpf_untrack_agent(struct am_bpf *b, uint32_t agent_id)
+{
+	return delete_where(bpf_map__fd(b->skel->maps.am_tasks), sizeof(uint32_t),
+			    sizeof(struct am_task), offsetof(struct am_task, agent_id), 1, agent_id);
 }

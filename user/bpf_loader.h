@@ -35,6 +35,11 @@ int am_bpf_agent_del(struct am_bpf *b, uint32_t agent_id);
 int am_bpf_agent_read(struct am_bpf *b, uint32_t agent_id, struct am_agent *out);
 /* Tell the kernel that an activity was judged `allow`: drop its repeats. */
 int am_bpf_seen_add(struct am_bpf *b, const struct am_seen_key *k);
+/* Forget agent_id's kernel policy: exec and network entries, allowed
+ * repeats, its cgroup mapping; its flags are cleared first. */
+int am_bpf_policy_clear(struct am_bpf *b, uint32_t agent_id);
+/* Stop tracking every process of agent_id. */
+int am_bpf_untrack_agent(struct am_bpf *b, uint32_t agent_id);
 /* Sum of the per-CPU stats (enum am_stat). */
 int am_bpf_stats(struct am_bpf *b, uint64_t out[AM_STAT_MAX]);
 

@@ -56,7 +56,10 @@ int am_monitor_init(struct am_monitor *m, struct am_bpf *bpf)
 	if (err)
 		return err;
 	m->jbuf = malloc(AM_JBUF_SIZE);
-	if (!m->jbuf) {
+	m->agents = calloc(AM_MAX_AGENTS, sizeof(*m->agents));
+	if (!m->jbuf || !m->agents) {
+		free(m->agents);
+		free(m->jbuf);
 		am_proctable_free(&m->procs);
 		return -ENOMEM;
 	}
@@ -66,6 +69,7 @@ int am_monitor_init(struct am_monitor *m, struct am_bpf *bpf)
 			err = -errno;
 			am_proctable_free(&m->procs);
 			free(m->jbuf);
+			free(m->agents);
 			return err;
 		}
 	}
@@ -77,6 +81,8 @@ void am_monitor_free(struct am_monitor *m)
 	am_monitor_flush(m);
 	free(m->jbuf);
 	m->jbuf = NULL;
+	free(m->agents);
+	m->agents = NULL;
 	if (m->rb)
 		ring_buffer__free(m->rb);
 	m->rb = NULL;
@@ -85,18 +91,27 @@ void am_monitor_free(struct am_monitor *m)
 
 int am_monitor_add_agent(struct am_monitor *m, struct am_agent_info *a)
 {
-	if (m->n_agents >= AM_MAX_LOCAL_AGENTS)
-		return -ENOSPC;
-	m->agents[m->n_agents++] = a;
+	if (a->id == 0 || a->id >= AM_MAX_AGENTS)
+		return -EINVAL;
+	if (m->agents[a->id])
+		return -EEXIST;
+	m->agents[a->id] = a;
+	m->n_agents++;
 	return 0;
 }
 
+void am_monitor_del_agent(struct am_monitor *m, uint32_t id)
+{
+	if (id < AM_MAX_AGENTS && m->agents[id]) {
+		m->agents[id] = NULL;
+		m->n_agents--;
+	}
+}
+
+/* Events name their agent by id: one array index, no search. */
 static struct am_agent_info *agent_of(struct am_monitor *m, uint32_t id)
 {
-	for (int i = 0; i < m->n_agents; i++)
-		if (m->agents[i]->id == id)
-			return m->agents[i];
-	return NULL;
+	return id < AM_MAX_AGENTS ? m->agents[id] : NULL;
 }
 
 uint64_t am_monitor_realtime(const struct am_monitor *m, uint64_t boot_ns)
@@ -104,30 +119,58 @@ uint64_t am_monitor_realtime(const struct am_monitor *m, uint64_t boot_ns)
 	return (uint64_t)((int64_t)boot_ns + m->boot_to_real_ns);
 }
 
-void am_monitor_emit(struct am_monitor *m, const struct am_record *r)
+/* Records a person needs to look at: judged anything but allow, acted on,
+ * or losses. The human sink of the daemon and `tail` show only these. */
+int am_record_notable(const struct am_record *r)
 {
-	if (m->json) {
-		char *s = am_record_json(r);
-		if (s) {
-			size_t n = strlen(s);
-			if (m->jlen + n + 1 > AM_JBUF_SIZE)
-				am_monitor_flush(m);
-			if (n + 1 > AM_JBUF_SIZE) {
-				s[n] = '\n';   /* replaces the NUL: written by length */
-				write_all(fileno(m->json), s, n + 1, &m->write_errors);
-			} else {
-				memcpy(m->jbuf + m->jlen, s, n);
-				m->jbuf[m->jlen + n] = '\n';
-				m->jlen += n + 1;
-			}
-			free(s);
+	if (!strcmp(r->kind, "lost") || !strcmp(r->kind, "action"))
+		return 1;
+	if (r->verdict && strcmp(r->verdict, "allow") != 0)
+		return 1;
+	return r->action && strcmp(r->action, "none") != 0;
+}
+
+static void emit_for(struct am_monitor *m, const struct am_agent_info *a, const struct am_record *r)
+{
+	char *s = NULL;
+	size_t n = 0;
+
+	if (m->json || m->sink) {
+		s = am_record_json(r);
+		n = s ? strlen(s) : 0;
+	}
+	if (m->json && s) {
+		if (m->jlen + n + 1 > AM_JBUF_SIZE)
+			am_monitor_flush(m);
+		if (n + 1 > AM_JBUF_SIZE) {
+			s[n] = '\n';   /* replaces the NUL: written by length */
+			write_all(fileno(m->json), s, n + 1, &m->write_errors);
+			s[n] = 0;
+		} else {
+			memcpy(m->jbuf + m->jlen, s, n);
+			m->jbuf[m->jlen + n] = '\n';
+			m->jlen += n + 1;
 		}
 	}
-	if (m->human) {
+	if (m->sink && s)
+		m->sink(m->sink_ctx, a, r, s, n);
+	free(s);
+	if (m->human && (!m->human_notable_only || am_record_notable(r))) {
 		char line[8192];
 		am_record_human(r, line, sizeof(line));
 		fprintf(m->human, "%s\n", line);
 	}
+}
+
+void am_monitor_emit(struct am_monitor *m, const struct am_record *r)
+{
+	emit_for(m, NULL, r);
+}
+
+void am_monitor_emit_agent(struct am_monitor *m, const struct am_agent_info *a,
+			   const struct am_record *r)
+{
+	emit_for(m, a, r);
 }
 
 /* Ancestors of `pid` within its agent, root first. */
@@ -166,14 +209,14 @@ static void base_record(struct am_monitor *m, struct am_record *r, const struct 
 	r->ppid = h->ppid;
 	r->uid = h->uid;
 	r->comm = comm;
-	r->cgroup = a->cgroup;
+	r->cgroup = m->where ? m->where->cgroup : a->cgroup;
 	r->flags = h->flags;
 }
 
 /* Run the response `act` for record r (in audit mode only name it) and set
  * r->action and r->outcome; the buffers are the caller's. */
-static void respond(struct am_agent_info *a, enum am_action act, pid_t pid, int escalated,
-		    struct am_record *r, char action[32], char outcome[256])
+static void respond(struct am_agent_info *a, const char *cgroup_abs, enum am_action act,
+		    pid_t pid, int escalated, struct am_record *r, char action[32], char outcome[256])
 {
 	int denied = r->flags & AM_EVF_DENIED;
 	char res[200];
@@ -193,7 +236,7 @@ static void respond(struct am_agent_info *a, enum am_action act, pid_t pid, int 
 	 * this refusal tipped the escalation, whose action runs too. */
 	if (denied && !escalated)
 		return;
-	am_respond(act, pid, a->cgroup_abs, res, sizeof(res));
+	am_respond(act, pid, cgroup_abs, res, sizeof(res));
 	snprintf(outcome, 256, denied ? "denied, %s" : "%s", res);
 	r->outcome = outcome;
 }
@@ -208,14 +251,16 @@ static void conclude(struct am_monitor *m, struct am_agent_info *a, struct am_re
 	struct am_decision d;
 
 	if (a->profile && (r->path || r->has_net || !strcmp(r->kind, "exec"))) {
-		uint64_t age = ev->hdr.ts_ns > a->start_ns ? ev->hdr.ts_ns - a->start_ns : 0;
+		uint64_t start = m->where ? m->where->start_ns : a->start_ns;
+		uint64_t age = ev->hdr.ts_ns > start ? ev->hdr.ts_ns - start : 0;
 		am_decide(a->profile, r, ev, age, ev->hdr.ts_ns, &a->esc, &d);
 		r->verdict = am_verdict_name(d.j.verdict);
 		r->rule = d.j.rule;
 		r->escalated = d.escalated;
 		if (d.j.verdict >= AM_VIOLATION)
 			a->violations++;
-		respond(a, d.action, (pid_t)r->pid, d.escalated, r, action, outcome);
+		respond(a, m->where ? m->where->cgroup_abs : a->cgroup_abs, d.action, (pid_t)r->pid,
+			d.escalated, r, action, outcome);
 		if (d.seen_ok && m->bpf && (r->path || r->has_net)) {
 			const struct am_seen_key *k = r->path ? &ev->file.seen : &ev->net.seen;
 			if (k->what)
@@ -225,7 +270,7 @@ static void conclude(struct am_monitor *m, struct am_agent_info *a, struct am_re
 	if (r->n_ancestry == 0 && (!r->verdict || strcmp(r->verdict, "allow") != 0 ||
 				   !strcmp(r->kind, "exec")))
 		fill_ancestry(m, r, r->pid);
-	am_monitor_emit(m, r);
+	emit_for(m, a, r);
 	a->events++;
 }
 
@@ -245,15 +290,20 @@ int am_monitor_handle(struct am_monitor *m, const void *data, size_t size)
 	a = agent_of(m, h->agent_id);
 	if (!a)
 		return 0;   /* another agentmon's agent, or one already gone */
+	m->where = NULL;
+	if (a->multi && m->where_of && h->kind != AM_EV_FORK && !(h->flags & AM_EVF_MATCHED))
+		m->where = m->where_of(m->proc_ctx, a, h->pid);
 
 	switch (h->kind) {
 	case AM_EV_FORK: {
 		if (size < offsetof(struct am_event, fork) + sizeof(ev->fork))
 			goto bad;
+		p = am_proc_fork(&m->procs, ev->fork.child_pid, h->pid, h->agent_id, h->depth + 1);
 		struct am_proc *parent = am_proc_get(&m->procs, h->pid);
-		p = am_proc_put(&m->procs, ev->fork.child_pid, h->pid, h->agent_id, h->depth + 1);
 		if (p && parent && parent->exe)
 			am_proc_set_exe(p, parent->exe);
+		if (m->on_proc)
+			m->on_proc(m->proc_ctx, a, AM_EV_FORK, ev->fork.child_pid, h);
 		return 0;
 	}
 	case AM_EV_EXEC: {
@@ -264,9 +314,15 @@ int am_monitor_handle(struct am_monitor *m, const void *data, size_t size)
 			goto bad;
 		memcpy(path, ev->exec.path, ev->exec.path_len);
 		path[ev->exec.path_len] = 0;
-		p = am_proc_put(&m->procs, h->pid, h->ppid, h->agent_id, h->depth);
+		p = am_proc_get(&m->procs, h->pid);
+		if (!p || (h->flags & AM_EVF_MATCHED)) /* keep the parent it forked from */
+			p = am_proc_put(&m->procs, h->pid, h->ppid, h->agent_id, h->depth);
 		if (p)
 			am_proc_set_exe(p, path);
+		if (m->on_proc)
+			m->on_proc(m->proc_ctx, a, AM_EV_EXEC, h->pid, h);
+		if ((h->flags & AM_EVF_MATCHED) && a->multi && m->where_of)
+			m->where = m->where_of(m->proc_ctx, a, h->pid);   /* its new session */
 		base_record(m, &r, h, a, comm);
 		r.kind = "exec";
 		r.exe = path;
@@ -284,9 +340,11 @@ int am_monitor_handle(struct am_monitor *m, const void *data, size_t size)
 		r.has_exit = 1;
 		r.exit_signal = ev->exit.status & 0x7f;
 		r.exit_code = (ev->exit.status >> 8) & 0xff;
-		am_monitor_emit(m, &r);
+		emit_for(m, a, &r);
 		a->events++;
-		am_proc_del(&m->procs, h->pid);
+		am_proc_exit(&m->procs, h->pid);
+		if (m->on_proc)
+			m->on_proc(m->proc_ctx, a, AM_EV_EXIT, h->pid, h);
 		return 0;
 	}
 	case AM_EV_FILE: {
@@ -342,9 +400,11 @@ void am_monitor_flush(struct am_monitor *m)
 
 void am_monitor_check_lost(struct am_monitor *m)
 {
-	for (int i = 0; i < m->n_agents; i++) {
-		struct am_agent_info *a = m->agents[i];
+	for (uint32_t id = 1; id < AM_MAX_AGENTS; id++) {
+		struct am_agent_info *a = m->agents[id];
 		struct am_agent k;
+		if (!a)
+			continue;
 		if (!m->bpf || am_bpf_agent_read(m->bpf, a->id, &k))
 			continue;
 		if (k.lost <= a->lost_reported)
@@ -366,8 +426,8 @@ void am_monitor_check_lost(struct am_monitor *m)
 		/* Its behaviour can no longer be judged: response.lost decides. */
 		char action[32], outcome[256];
 		enum am_action act = a->profile ? am_profile_lost_action(a->profile) : AM_ACT_ALERT;
-		respond(a, act, (pid_t)a->root_pid, 0, &r, action, outcome);
-		am_monitor_emit(m, &r);
+		respond(a, a->cgroup_abs, act, (pid_t)a->root_pid, 0, &r, action, outcome);
+		emit_for(m, a, &r);
 	}
 	am_monitor_flush(m);
 }

@@ -176,7 +176,7 @@ int am_netpol_install(struct am_bpf *b, uint32_t agent_id, const struct am_profi
 	struct am_netpol_entry *ents = NULL;
 	size_t nallow, ndeny;
 	struct am_agent a;
-	int err, n, cgfd = -1;
+	int err, n;
 
 	memset(st, 0, sizeof(*st));
 	st->flags = am_netpol_flags(p, audit);
@@ -205,7 +205,8 @@ int am_netpol_install(struct am_bpf *b, uint32_t agent_id, const struct am_profi
 		}
 	}
 	st->entries = (unsigned)n;
-	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.am_netcg), &cgroup_id, &agent_id, BPF_ANY)) {
+	if (cgroup_id &&
+	    bpf_map_update_elem(bpf_map__fd(b->skel->maps.am_netcg), &cgroup_id, &agent_id, BPF_ANY)) {
 		err = -errno;
 		goto out;
 	}
@@ -220,34 +221,45 @@ int am_netpol_install(struct am_bpf *b, uint32_t agent_id, const struct am_profi
 		goto out;
 	}
 
-	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cgfd < 0) {
-		err = -errno;
-		goto out;
-	}
+	if (cgpath)
+		err = am_netpol_attach(b, cgpath, &st->attached);
+	else
+		err = 0;
+out:
+	free(ents);
+	free(allow);
+	free(deny);
+	return err;
+}
+
+int am_netpol_attach(struct am_bpf *b, const char *cgpath, int *attached)
+{
 	struct { struct bpf_program *prog; struct bpf_link **link; } progs[] = {
 		{ b->skel->progs.connect4, &b->skel->links.connect4 },
 		{ b->skel->progs.connect6, &b->skel->links.connect6 },
 		{ b->skel->progs.sendmsg4, &b->skel->links.sendmsg4 },
 		{ b->skel->progs.sendmsg6, &b->skel->links.sendmsg6 },
 	};
+	int cgfd, err = 0;
+
+	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0)
+		return -errno;
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		if (*progs[i].link) {
+			(*attached)++;   /* attached once per object is enough */
+			continue;
+		}
 		struct bpf_link *l = bpf_program__attach_cgroup(progs[i].prog, cgfd);
 		if (!l) {
 			err = -errno;
 			am_err("bpf: attach %s to %s: %s", bpf_program__name(progs[i].prog), cgpath,
 			       strerror(-err));
-			goto out;
+			break;
 		}
 		*progs[i].link = l;     /* destroyed with the skeleton */
-		st->attached++;
+		(*attached)++;
 	}
-	err = 0;
-out:
-	if (cgfd >= 0)
-		close(cgfd);
-	free(ents);
-	free(allow);
-	free(deny);
+	close(cgfd);
 	return err;
 }

@@ -41,8 +41,16 @@ struct am_netpol_stats {
 /* Install the policy of `p` for `agent_id`, whose cgroup is `cgpath` (id
  * `cgroup_id`), and attach the sock_addr programs to that cgroup (their
  * links live in the skeleton and go with am_bpf_destroy()). A no-op when
- * nothing is to be refused (audit mode, alert responses). */
+ * nothing is to be refused (audit mode, alert responses). The daemon passes
+ * cgpath NULL (its programs sit on the cgroup2 root, am_netpol_attach) and
+ * cgroup_id 0 for agents that have no cgroup of their own. */
 int am_netpol_install(struct am_bpf *b, uint32_t agent_id, const struct am_profile *p, int audit,
 		      const char *cgpath, uint64_t cgroup_id, struct am_netpol_stats *st);
+
+/* Attach the sock_addr programs to the cgroup `cgpath` (once per object: a
+ * second call counts them and attaches nothing). At the cgroup2 root they see
+ * every socket of the host and decide per task (am_tasks), which covers
+ * agents whose sockets predate their tracking. */
+int am_netpol_attach(struct am_bpf *b, const char *cgpath, int *attached);
 
 #endif

@@ -78,12 +78,57 @@ struct am_proc *am_proc_put(struct am_proctable *t, uint32_t pid, uint32_t ppid,
 		p = &t->slots[i];
 		p->pid = pid;
 		p->exe = NULL;
+		p->nchild = 0;
 		t->used++;
 	}
 	p->ppid = ppid;
 	p->agent_id = agent_id;
 	p->depth = depth;
+	p->exited = 0;
 	return p;
+}
+
+struct am_proc *am_proc_fork(struct am_proctable *t, uint32_t child, uint32_t ppid,
+			     uint32_t agent_id, uint32_t depth)
+{
+	struct am_proc *old = am_proc_get(t, child);
+	if (old && old->exited) {
+		/* a reused pid: the new process owes nothing to the old one's parent */
+		struct am_proc *op = am_proc_get(t, old->ppid);
+		if (op && op->nchild)
+			op->nchild--;
+	}
+	struct am_proc *c = am_proc_put(t, child, ppid, agent_id, depth);
+	if (!c)
+		return NULL;
+	struct am_proc *p = am_proc_get(t, ppid);   /* after put: it may have moved */
+	if (p && p != c)
+		p->nchild++;
+	return am_proc_get(t, child);
+}
+
+void am_proc_exit(struct am_proctable *t, uint32_t pid)
+{
+	/* bounded: a chain cannot be longer than the table */
+	for (uint32_t guard = 0; guard <= t->cap; guard++) {
+		struct am_proc *p = am_proc_get(t, pid);
+		if (!p)
+			return;
+		if (p->nchild) {
+			p->exited = 1;
+			return;
+		}
+		uint32_t ppid = p->ppid;
+		am_proc_del(t, pid);
+		struct am_proc *pp = am_proc_get(t, ppid);
+		if (!pp || pp->pid == pid)
+			return;
+		if (pp->nchild)
+			pp->nchild--;
+		if (!pp->exited || pp->nchild)
+			return;
+		pid = ppid;   /* an exited parent whose last child is gone */
+	}
 }
 
 int am_proc_set_exe(struct am_proc *p, const char *exe)

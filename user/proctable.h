@@ -1,5 +1,8 @@
-/* What userspace remembers of each live agent process: parent and executable,
- * for exe fields and ancestry. Filled from fork/exec events, emptied at exit. */
+/* What userspace remembers of each agent process: parent and executable, for
+ * exe fields and ancestry. Filled from fork/exec events. An exited process
+ * stays while a descendant it forked lives, so ancestry keeps exited
+ * intermediate parents (a double fork's middle process, a shell that exec'd
+ * and quit). */
 #ifndef AGENTMON_PROCTABLE_H
 #define AGENTMON_PROCTABLE_H
 
@@ -10,6 +13,8 @@ struct am_proc {
 	uint32_t ppid;
 	uint32_t agent_id;
 	uint32_t depth;
+	uint32_t nchild;    /* forked children still in the table */
+	uint32_t exited;    /* gone, kept for its descendants' ancestry */
 	char *exe;          /* owned; NULL until known */
 };
 
@@ -27,5 +32,11 @@ struct am_proc *am_proc_put(struct am_proctable *t, uint32_t pid, uint32_t ppid,
 			    uint32_t agent_id, uint32_t depth);
 int am_proc_set_exe(struct am_proc *p, const char *exe);
 void am_proc_del(struct am_proctable *t, uint32_t pid);
+/* A fork: put `child` (of parent `ppid`) and count it on the parent. */
+struct am_proc *am_proc_fork(struct am_proctable *t, uint32_t child, uint32_t ppid,
+			     uint32_t agent_id, uint32_t depth);
+/* An exit: drop `pid` unless a child of it lives (then only mark it), and
+ * drop exited ancestors that nothing needs any more. */
+void am_proc_exit(struct am_proctable *t, uint32_t pid);
 
 #endif
