@@ -144,12 +144,32 @@ int am_bpf_agent_read(struct am_bpf *b, uint32_t agent_id, struct am_agent *out)
 	return 0;
 }
 
+int am_bpf_seen_flush(struct am_bpf *b)
+{
+	static const __u8 ones[AM_SEEN_BATCH] = { [0 ... AM_SEEN_BATCH - 1] = 1 };
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	__u32 count = b->seen_n;
+	int fd, err = 0;
+
+	if (!count || !b->skel)
+		return 0;
+	fd = bpf_map__fd(b->skel->maps.am_seen);
+	if (bpf_map_update_batch(fd, b->seen_q, ones, &count, &opts)) {
+		/* a kernel without batch updates, or one that stopped part
+		 * way: all of them one by one (updating twice is harmless) */
+		for (__u32 i = 0; i < b->seen_n; i++)
+			if (bpf_map_update_elem(fd, &b->seen_q[i], ones, BPF_ANY))
+				err = -errno;
+	}
+	b->seen_n = 0;
+	return err;
+}
+
 int am_bpf_seen_add(struct am_bpf *b, const struct am_seen_key *k)
 {
-	__u8 one = 1;
-
-	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.am_seen), k, &one, BPF_ANY))
-		return -errno;
+	b->seen_q[b->seen_n++] = *k;
+	if (b->seen_n == AM_SEEN_BATCH)
+		return am_bpf_seen_flush(b);
 	return 0;
 }
 
@@ -229,6 +249,8 @@ int am_bpf_policy_clear(struct am_bpf *b, uint32_t agent_id)
 	struct am_agent a;
 	int err = 0, e;
 
+	/* Queued allow keys first, or one could land after the clear. */
+	am_bpf_seen_flush(b);
 	/* Flags first: the kernel must not enforce a half-removed policy. */
 	if (!am_bpf_agent_read(b, agent_id, &a)) {
 		a.flags = 0;

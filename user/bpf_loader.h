@@ -12,8 +12,13 @@ struct am_bpf_opts {
 	uint32_t ringbuf_bytes;   /* power of two, >= page size; 0: default */
 };
 
+#define AM_SEEN_BATCH 256
+
 struct am_bpf {
 	struct agentmon_bpf *skel;
+	/* am_seen keys waiting for one batched update (am_bpf_seen_flush) */
+	struct am_seen_key seen_q[AM_SEEN_BATCH];
+	uint32_t seen_n;
 };
 
 /* Route libbpf's messages into our logger (debug only, -v). */
@@ -33,8 +38,14 @@ int am_bpf_track(struct am_bpf *b, pid_t pid, uint32_t agent_id, uint32_t depth)
 int am_bpf_agent_add(struct am_bpf *b, uint32_t agent_id);
 int am_bpf_agent_del(struct am_bpf *b, uint32_t agent_id);
 int am_bpf_agent_read(struct am_bpf *b, uint32_t agent_id, struct am_agent *out);
-/* Tell the kernel that an activity was judged `allow`: drop its repeats. */
+/* Tell the kernel that an activity was judged `allow`: drop its repeats.
+ * Queued: the keys go to the kernel in one batched update when the queue is
+ * full or at am_bpf_seen_flush(), which am_monitor_drain() calls after each
+ * drained batch (one bpf() call per batch instead of one per event). Call
+ * it before clearing am_seen too, or a queued key outlives the clear. */
 int am_bpf_seen_add(struct am_bpf *b, const struct am_seen_key *k);
+/* Send the queued am_seen keys now. 0 or -errno (the queue is emptied). */
+int am_bpf_seen_flush(struct am_bpf *b);
 /* Forget agent_id's kernel policy: exec and network entries, allowed
  * repeats, its cgroup mapping; its flags are cleared first. */
 int am_bpf_policy_clear(struct am_bpf *b, uint32_t agent_id);

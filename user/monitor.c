@@ -383,7 +383,9 @@ bad:
 int am_monitor_drain(struct am_monitor *m)
 {
 	int n = ring_buffer__consume(m->rb);
-	/* one write per drained batch, not per event */
+	/* one bpf() call and one write per drained batch, not per event */
+	if (m->bpf)
+		am_bpf_seen_flush(m->bpf);
 	am_monitor_flush(m);
 	return n;
 }
