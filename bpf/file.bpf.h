@@ -28,15 +28,19 @@ struct {
 	__type(value, __u8);
 } am_seen SEC(".maps");
 
+/* The file behind `fd` of task `t`. `t` is a BTF pointer (the current task
+ * from bpf_get_current_task_btf()): t->files->fdt and its fields are plain
+ * loads the JIT makes fault-safe, not helper calls; this runs on every
+ * hooked file syscall of an agent, repeats included. Only the slot at a
+ * variable index needs bpf_probe_read_kernel(). */
 static __always_inline struct file *am_fd_file(struct task_struct *t, long fd)
 {
-	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
-	unsigned int max = BPF_CORE_READ(t, files, fdt, max_fds);
+	struct fdtable *fdt = t->files->fdt;
 	struct file *f = NULL;
 
-	if (fd < 0 || fd >= max)
+	if (fd < 0 || fd >= fdt->max_fds)
 		return NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
 	return f;
 }
 
@@ -61,11 +65,13 @@ static __always_inline int am_file_open(struct am_task *tr, long ret, __u32 flag
 	if (!f)
 		return 0;
 	__u32 access = am_open_access(flags);
+	struct path fp = {};
+	bpf_core_read(&fp, sizeof(fp), &f->f_path);   /* dentry and mount in one read */
 	struct am_seen_key k = {
 		.agent_id = tr->agent_id,
 		.what = (AM_EV_FILE << 16) | (AM_FOP_OPEN << 8) | access,
-		.a = (__u64)BPF_CORE_READ(f, f_path.dentry),
-		.b = (__u64)BPF_CORE_READ(f, f_path.mnt),
+		.a = (__u64)fp.dentry,
+		.b = (__u64)fp.mnt,
 		.c = BPF_CORE_READ(f, f_inode, i_ino),
 	};
 	/* Already judged `allow`: drop it here, before the path walk. */

@@ -66,7 +66,9 @@ static __always_inline struct am_event *am_evbuf_get(void)
 	return bpf_map_lookup_elem(&am_evbuf, &zero);
 }
 
-/* Fill the common header for task `t` acting as tracked task `tr`. */
+/* Fill the common header for task `t` acting as tracked task `tr`. `t` is
+ * a BTF pointer (a tp_btf argument or bpf_get_current_task_btf()), so the
+ * fields are plain fault-safe loads, not one helper call each. */
 static __always_inline void am_fill_hdr(struct am_event_hdr *h, struct task_struct *t,
 					const struct am_task *tr, __u32 kind)
 {
@@ -74,13 +76,14 @@ static __always_inline void am_fill_hdr(struct am_event_hdr *h, struct task_stru
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->kind = kind;
 	h->agent_id = tr->agent_id;
-	h->pid = BPF_CORE_READ(t, tgid);
-	h->tid = BPF_CORE_READ(t, pid);
-	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
-	h->uid = BPF_CORE_READ(t, cred, uid.val);
+	h->pid = t->tgid;
+	h->tid = t->pid;
+	h->ppid = t->real_parent->tgid;
+	h->uid = t->cred->uid.val;
 	h->depth = tr->depth;
 	h->flags = 0;
-	BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
+	__builtin_memcpy(h->comm, t->comm, AM_COMM_LEN);
+	h->comm[AM_COMM_LEN - 1] = 0;
 }
 
 /* Send `size` bytes of `ev`. A failure is never silent: it is counted per CPU
