@@ -89,12 +89,33 @@ test: all unit-tests
 	$(Q)AGENTMON=$(abspath $(BUILD)/agentmon) BUILD=$(abspath $(BUILD)) PYTHON=$(PYTHON) \
 		scripts/run-tests.sh $(UNIT_BINS)
 
-# Benchmarks (root; not part of make test): ratios against a baseline run side
-# by side, never timed tests. Issue 7 extends this to the full table.
-bench: all
-	$(Q)$(PYTHON) scripts/bench-freeze.py --agentmon $(abspath $(BUILD)/agentmon) --runs 100
-	$(Q)$(PYTHON) scripts/bench-freeze.py --agentmon $(abspath $(BUILD)/agentmon) --runs 20 --settle 0
-	$(Q)scripts/bench-net.sh $(abspath $(BUILD)/agentmon)
+# Benchmarks (root; not part of make test): ratios against the same
+# workloads run unmonitored in the same session, alternating, medians; the
+# table is printed and written as JSON to $(BUILD)/bench/results.json.
+# The workloads are static binaries (no loader, no libc files opened).
+BENCH_STATIC := open_loop fork_exec_loop tcp_connect_loop run_seq
+BENCH_BINS   := $(patsubst %,$(BUILD)/bench/%,$(BENCH_STATIC)) $(BUILD)/bench/tiny_true \
+		$(BUILD)/bench/record_speed
+BENCH_ARGS   ?=
+
+$(BUILD)/bench:
+	$(Q)mkdir -p $@
+
+$(BUILD)/bench/%: tests/bench/%.c tests/bench/bench_common.h | $(BUILD)/bench
+	$(call msg,CC-BENCH,$@)
+	$(Q)$(CC) -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -static $< -o $@
+
+$(BUILD)/bench/tiny_true: tests/bench/tiny_true.c | $(BUILD)/bench
+	$(call msg,CC-BENCH,$@)
+	$(Q)$(CC) -O2 -Wall -Werror -static -nostdlib -fno-stack-protector $< -o $@
+
+$(BUILD)/bench/record_speed: tests/bench/record_speed.c tests/unit/record_ref.h $(BUILD)/user/record.o | $(BUILD)/bench
+	$(call msg,CC-BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/user/record.o -ljansson -o $@
+
+bench: all $(BENCH_BINS)
+	$(Q)$(PYTHON) scripts/bench.py --agentmon $(abspath $(BUILD)/agentmon) \
+		--bench-dir $(abspath $(BUILD)/bench) --json $(abspath $(BUILD)/bench/results.json) $(BENCH_ARGS)
 
 demo: all
 	$(Q)scripts/demo.sh $(abspath $(BUILD)/agentmon)
