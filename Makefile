@@ -93,7 +93,7 @@ test: all unit-tests
 # workloads run unmonitored in the same session, alternating, medians; the
 # table is printed and written as JSON to $(BUILD)/bench/results.json.
 # The workloads are static binaries (no loader, no libc files opened).
-BENCH_STATIC := open_loop fork_exec_loop tcp_connect_loop run_seq
+BENCH_STATIC := open_loop fork_exec_loop tcp_connect_loop getppid_loop run_seq
 BENCH_BINS   := $(patsubst %,$(BUILD)/bench/%,$(BENCH_STATIC)) $(BUILD)/bench/tiny_true \
 		$(BUILD)/bench/record_speed
 BENCH_ARGS   ?=

@@ -60,8 +60,11 @@ AUDIT_SYSCALLS = [
 ]
 
 
+T0 = time.monotonic()
+
+
 def log(msg):
-    print("bench: " + msg, file=sys.stderr, flush=True)
+    print("bench: [%5.1fs] %s" % (time.monotonic() - T0, msg), file=sys.stderr, flush=True)
 
 
 def median(v):
@@ -90,6 +93,7 @@ class Bench:
         return os.path.join(self.bin, name)
 
     def setup(self):
+        log("set-up: %d files, %d hard links in %s" % (self.a.open_n, self.a.exec_n, self.work))
         n = self.a.open_n
         os.mkdir(self.files)
         os.mkdir(self.links)
@@ -138,6 +142,10 @@ class Bench:
         for w in self.workloads:
             self.res["workloads"][w[0]] = {"what": w[1], "A": [], "A_distinct": [], "A_audit": [],
                                            "B1": [], "B2": [], "B3": [], "B4": []}
+        # case 1 only: a syscall agentmon does not hook, for the price of
+        # syscall tracepoints as such
+        self.getppid = [self.prog("getppid_loop"), str(a.getppid_n)]
+        self.res["workloads"]["getppid"] = {"what": "getppid (not hooked)", "A": [], "B1": []}
 
     def pick_cpu(self):
         """On a VM the vCPUs need not be equal (a busy neighbour on one
@@ -266,6 +274,7 @@ class Bench:
             for w in W:
                 self.res["workloads"][w[0]]["A"].append(self.run_plain(w[2]))
                 self.res["workloads"][w[0]]["A_distinct"].append(self.run_plain(w[3]))
+            self.res["workloads"]["getppid"]["A"].append(self.run_plain(self.getppid))
             # B1: loaded, not an agent
             p = self.start_idle_agentmon()
             if r == 0:
@@ -273,6 +282,7 @@ class Bench:
             try:
                 for w in W:
                     self.res["workloads"][w[0]]["B1"].append(self.run_plain(w[2]))
+                self.res["workloads"]["getppid"]["B1"].append(self.run_plain(self.getppid))
                 self.rss_kb["idle"] = max(self.rss_kb.get("idle", 0), vm(p.pid, "VmHWM"))
             finally:
                 self.stop_idle_agentmon(p)
@@ -319,6 +329,96 @@ class Bench:
                   "exec": execs, "exec_expected": self.a.exec_n,
                   "connect": conns, "connect_expected": self.a.tcp_n, "lost": lost})
 
+    # --- consumer capacity ---
+    def drain(self):
+        log("consumer capacity (drain of a stopped consumer's backlog)")
+        """The consumer's own capacity, apart from the producer: agentmon is
+        stopped (SIGSTOP) while the agent opens open_n new files into a
+        64 MiB ring, then continued; the backlog drains at the consumer's
+        full speed. The loop's ns/op in this run is the kernel side alone
+        (no consumer running beside it)."""
+        ev = os.path.join(self.work, "ev-drain.json")
+        cmd = [self.prog("open_loop"), "distinct", str(self.a.open_n), self.files, "600"]
+        argv = [self.agentmon, "exec", "--profile", self.profile, "--json", ev,
+                "--ringbuf-size", str(64 << 20), "--"] + self.seq([cmd])
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:   # the agent's exec is reported: it runs
+            if os.path.exists(ev) and os.path.getsize(ev) > 0 and "open_loop" in open(ev).read():
+                break
+            time.sleep(0.005)
+        os.kill(p.pid, signal.SIGSTOP)
+        line = p.stdout.readline()            # the loop is done
+        t0 = time.monotonic()
+        os.kill(p.pid, signal.SIGCONT)
+        err = p.communicate()[1]
+        t1 = time.monotonic()
+        self.reap_release_children()
+        if p.returncode != 0 or not line.strip():
+            self.res["notes"].append("drain: failed: " + err.strip()[-300:])
+            return
+        opens = lost = 0
+        prefix = self.files + "/f"
+        with open(ev) as f:
+            for l in f:
+                e = json.loads(l)
+                if e.get("kind") == "open" and e["file"]["path"].startswith(prefix):
+                    opens += 1
+                elif e.get("kind") == "lost":
+                    lost += e["lost"]["count"]
+        self.res["drain"] = {"events": opens, "lost": lost, "seconds": t1 - t0,
+                             "events_per_s": opens / (t1 - t0),
+                             "producer_alone_ns_per_op": float(line.split()[0])}
+
+    # --- per-call cost of the BPF programs ---
+    def progstats(self):
+        """bpf_stats (enabled through a BPF_ENABLE_STATS fd: off again when
+        it closes, whatever happens) for one extra run of each case: the
+        kernel-side ns per hooked call, as opposed to ns per iteration."""
+        log("per-call cost of agentmon's BPF programs (bpf_stats)")
+        fd = enable_bpf_stats()
+        if fd < 0:
+            self.res["notes"].append("bpf_stats: could not enable (errno %d)" % -fd)
+            return
+        out = {}
+        try:
+            p = self.start_idle_agentmon()
+            try:
+                ids = prog_ids(p.pid)
+                before = prog_stats(ids)
+                for w in self.workloads:
+                    self.run_plain(w[2])
+                self.run_plain(self.getppid)
+                out["1"] = stats_delta(before, prog_stats(ids))
+            finally:
+                self.stop_idle_agentmon(p)
+            for case, idx in (("2", 2), ("3", 3)):
+                out[case] = self.agent_progstats([w[idx] for w in self.workloads])
+        finally:
+            os.close(fd)
+        self.res["bpf_prog_ns"] = out
+
+    def agent_progstats(self, cmds):
+        ev = os.path.join(self.work, "ev-stats.json")
+        argv = [self.agentmon, "exec", "--profile", self.profile, "--json", ev, "--"]
+        argv += self.seq([["@sleep", "400"]] + cmds + [["@sleep", "400"]])
+        if os.path.exists(ev):
+            os.unlink(ev)
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and p.poll() is None:
+            if os.path.exists(ev) and os.path.getsize(ev) > 0:   # loaded, attached, agent running
+                break
+            time.sleep(0.01)
+        ids = prog_ids(p.pid)
+        before = prog_stats(ids)
+        for _ in cmds:                        # one line per finished workload
+            p.stdout.readline()
+        after = prog_stats(ids)
+        p.communicate()
+        self.reap_release_children()
+        return stats_delta(before, after)
+
     # --- case 4: auditd ---
     def rounds_auditd(self):
         if self.a.no_auditd:
@@ -333,7 +433,7 @@ class Bench:
                 self.res["notes"].append("auditd: not installed: " + r.stderr.strip()[-200:])
                 log("auditd could not be installed; case 4 skipped")
                 return
-        a = Audit(self.work)
+        a = Audit()
         try:
             a.start()
             for r in range(self.a.rounds):
@@ -376,15 +476,16 @@ class Bench:
     # --- report ---
     def summarize(self):
         rows = []
-        for w in self.workloads:
+        for w in self.workloads + [("getppid", "getppid (not hooked)")]:
             d = self.res["workloads"][w[0]]
             for case, key, base_key in ((1, "B1", "A"), (2, "B2", "A"), (3, "B3", "A_distinct"),
                                         (4, "B4", "A_audit")):
-                if not d[key]:
+                if not d.get(key) or not d.get(base_key):
                     continue
                 a, b = median(d[base_key]), median(d[key])
                 row = {"workload": w[0], "what": w[1], "case": case, "base_ns": a, "ns": b,
-                       "ratio": b / a, "extra_ns": b - a, "target": TARGETS.get(case)}
+                       "ratio": b / a, "extra_ns": b - a,
+                       "target": TARGETS.get(case) if w[0] != "getppid" else None}
                 row["pass"] = None if row["target"] is None else row["ratio"] <= row["target"]
                 rows.append(row)
         self.res["table"] = rows
@@ -421,6 +522,11 @@ class Bench:
                 row["extra_ns"], t, ok))
         print()
         ev = r.get("case3_events", [])
+        if ev:
+            self.print_case3(ev)
+        self.print_rest(r)
+
+    def print_case3(self, ev):
         exp = sum(e["open_expected"] for e in ev)
         got = sum(e["open"] for e in ev)
         rate = median(self.delivered)
@@ -431,6 +537,22 @@ class Bench:
         print("events/s delivered without loss (case 3 open loop at full speed): %.0f" % rate
               if self.lost_total == 0 else
               "events/s delivered (case 3 open loop, WITH LOSS): %.0f" % rate)
+
+    def print_rest(self, r):
+        d = r.get("drain")
+        if d:
+            print("consumer alone (agentmon stopped, then continued): drained %d events in %.3f s = %.0f events/s, lost %d;"
+                  % (d["events"], d["seconds"], d["events_per_s"], d["lost"]))
+            print("  the open loop meanwhile, kernel side only: %.0f ns/op" % d["producer_alone_ns_per_op"])
+        ps = r.get("bpf_prog_ns")
+        if ps:
+            print("BPF programs, ns per call (bpf_stats; all callers on the host counted):")
+            for case, what in (("1", "not an agent"), ("2", "agent, repeats"), ("3", "agent, new every time")):
+                st = ps.get(case, {})
+                keys = [k for k in ("sys_exit_openat", "handle_fork", "handle_exec", "handle_exit",
+                                    "sys_exit_connect", "connect4") if k in st]
+                print("  %-22s %s" % (what + ":", ", ".join("%s %.0f (%d calls)" % (
+                    k, st[k]["ns_per_call"], st[k]["calls"]) for k in keys)))
         fz = r.get("freeze", {})
         if "settled" in fz:
             s = fz["settled"]
@@ -462,6 +584,7 @@ class Bench:
         print()
 
     def cleanup(self):
+        log("clean-up")
         shutil.rmtree(self.work, ignore_errors=True)
 
 
@@ -469,9 +592,9 @@ class Audit:
     """An auditd of our own (own config and log in our directory), and the
     kernel's audit state put back the way we found it."""
 
-    def __init__(self, work):
-        self.dir = os.path.join(work, "audit")
-        os.mkdir(self.dir)
+    def __init__(self):
+        # on disk, where auditd's log normally goes (the bench's files may be in RAM)
+        self.dir = tempfile.mkdtemp(prefix="agentmon-bench-audit-", dir="/var/tmp")
         self.proc = None
         self.saved_rules = None
         self.saved_status = None
@@ -546,6 +669,56 @@ class Audit:
         now = [l for l in after.splitlines() if l.strip() and l.strip() != "No rules"]
         if now != self.saved_rules:
             log("warning: audit rules after restore differ from before: %s" % now)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def enable_bpf_stats():
+    """bpf(BPF_ENABLE_STATS, BPF_STATS_RUN_TIME): stats on while the fd is
+    open. Returns the fd or -errno."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    nr = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
+    if nr is None:
+        return -38
+    attr = ctypes.create_string_buffer(128)
+    fd = libc.syscall(nr, 32, attr, 8)   # BPF_ENABLE_STATS = 32, type 0
+    return fd if fd >= 0 else -ctypes.get_errno()
+
+
+def prog_ids(pid):
+    ids = set()
+    d = "/proc/%d/fdinfo" % pid
+    try:
+        for fd in os.listdir(d):
+            try:
+                for line in open(os.path.join(d, fd)):
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return sorted(ids)
+
+
+def prog_stats(ids):
+    if not ids:
+        return {}
+    try:
+        out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True).stdout
+        progs = json.loads(out or "[]")
+    except (OSError, ValueError):
+        return {}
+    want = set(ids)
+    return {p["name"]: (p.get("run_cnt", 0), p.get("run_time_ns", 0)) for p in progs if p["id"] in want}
+
+
+def stats_delta(before, after):
+    out = {}
+    for name, (cnt, ns) in after.items():
+        c0, n0 = before.get(name, (0, 0))
+        if cnt - c0 > 0:
+            out[name] = {"calls": cnt - c0, "ns_per_call": (ns - n0) / (cnt - c0)}
+    return out
 
 
 def vm(pid, field):
@@ -577,6 +750,17 @@ def bpf_maps(pid):
         pass
     lst = [{"id": i, "name": names.get(i, "?"), "memlock": v} for i, v in sorted(maps.items())]
     return {"total": sum(maps.values()), "maps": lst}
+
+
+def default_tmpdir():
+    try:
+        for line in open("/proc/self/mounts"):
+            f = line.split()
+            if f[1] == "/dev/shm" and f[2] == "tmpfs" and os.access("/dev/shm", os.W_OK):
+                return "/dev/shm"
+    except OSError:
+        pass
+    return tempfile.gettempdir()
 
 
 def machine():
@@ -614,8 +798,14 @@ def main():
     ap.add_argument("--audit-tcp-n", type=int, default=3000)
     ap.add_argument("--freeze-runs", type=int, default=100)
     ap.add_argument("--no-auditd", action="store_true")
+    ap.add_argument("--phases", default="agentmon,drain,progstats,auditd,freeze",
+                    help="comma-separated subset of agentmon,drain,progstats,auditd,freeze")
+    ap.add_argument("--getppid-n", type=int, default=1000000)
     ap.add_argument("--no-freeze", action="store_true")
-    ap.add_argument("--tmpdir", default="/tmp")
+    ap.add_argument("--tmpdir", default=default_tmpdir(),
+                    help="where the bench's files go (default: /dev/shm when it is a tmpfs: "
+                         "100,000 files are made in 0.4 s there, several seconds on ext4, whose "
+                         "writeback would then run during the measurements)")
     ap.add_argument("--cpu", type=int, default=None,
                     help="pin the workloads to this CPU (-1: do not pin; default: the fastest)")
     a = ap.parse_args()
@@ -636,9 +826,16 @@ def main():
         b.setup()
         b.pick_cpu()
         b.res["workload_cpu"] = b.cpu
-        b.rounds_agentmon()
-        b.rounds_auditd()
-        if not a.no_freeze:
+        phases = a.phases.split(",")
+        if "agentmon" in phases:
+            b.rounds_agentmon()
+        if "drain" in phases:
+            b.drain()
+        if "progstats" in phases:
+            b.progstats()
+        if "auditd" in phases and not a.no_auditd:
+            b.rounds_auditd()
+        if "freeze" in phases and not a.no_freeze:
             b.freeze()
         b.record_speed()
         b.summarize()

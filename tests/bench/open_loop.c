@@ -5,6 +5,8 @@
  *                              open is new activity: worst case)
  *   open_loop create   N DIR   create DIR/f and DIR/f0 … DIR/f<N-1> (set-up)
  *
+ * An optional 4th argument DELAY_MS sleeps that long before the loop (the
+ * bench stops agentmon's consumer meanwhile to time a drain of the backlog).
  * Prints "<ns per open+close> <N>". The names are formatted before the clock
  * starts so the timed loop is only the syscalls. */
 #include <fcntl.h>
@@ -16,8 +18,8 @@
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: open_loop same|distinct|create N DIR\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: open_loop same|distinct|create N DIR [DELAY_MS]\n");
 		return 2;
 	}
 	const char *mode = argv[1], *dir = argv[3];
@@ -50,6 +52,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	if (argc == 5) {
+		long ms = atol(argv[4]);
+		struct timespec d = { ms / 1000, (ms % 1000) * 1000000L };
+		nanosleep(&d, NULL);
+	}
 	long long t0 = bench_now_ns();
 	for (long i = 0; i < n; i++) {
 		int fd = open(buf + (distinct ? i * stride : 0), O_RDONLY | O_CLOEXEC);

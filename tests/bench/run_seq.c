@@ -4,12 +4,14 @@
  * workloads. Static and libc-only, so as an agent it opens nothing itself.
  * --cpu N: run the commands on CPU N only (this process and its children;
  * nothing else is pinned), so unmonitored and monitored runs of a workload
- * meet the same CPU. Exits with the first non-zero status of a command. */
+ * meet the same CPU. A command "@sleep MS" just waits (no exec).
+ * Exits with the first non-zero status of a command. */
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
@@ -32,7 +34,11 @@ int main(int argc, char **argv)
 		while (j < argc && strcmp(argv[j], ";") != 0)
 			j++;
 		argv[j < argc ? j : argc] = NULL;
-		if (j > i) {
+		if (j > i && strcmp(argv[i], "@sleep") == 0) {
+			long ms = j > i + 1 ? atol(argv[i + 1]) : 0;
+			struct timespec d = { ms / 1000, (ms % 1000) * 1000000L };
+			nanosleep(&d, NULL);
+		} else if (j > i) {
 			fflush(stdout);
 			pid_t p = fork();
 			if (p < 0) {
