@@ -23,7 +23,7 @@
 /* Sizes of the maps (userspace may change some before load). */
 #define AM_MAX_TASKS   65536  /* tracked thread groups across all agents */
 #define AM_MAX_AGENTS  4096
-#define AM_RINGBUF_DEFAULT (8u << 20)
+#define AM_RINGBUF_DEFAULT (4u << 20)  /* see README "Performance": RSS vs. burst room */
 
 enum am_event_kind {
 	AM_EV_EXEC = 1,  /* sched_process_exec of a tracked task */
