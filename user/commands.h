@@ -5,5 +5,6 @@
 
 int cmd_exec(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

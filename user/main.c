@@ -17,7 +17,7 @@ struct cmd {
 static const struct cmd cmds[] = {
 	{ "check",  cmd_check, "validate profiles (release gate); print their sha256" },
 	{ "exec",   cmd_exec,  "run a command as an agent under a profile" },
-	{ "run",    NULL,      "the daemon: watch every agent matched by a profile" },
+	{ "run",    cmd_run,       "the daemon: watch every agent matched by a profile" },
 	{ "tail",   NULL,      "stream live events from the daemon" },
 	{ "status", NULL,      "agents, profiles, counters, attached programs" },
 	{ "freeze", NULL,      "freeze an agent's cgroup (agent name, pid or cgroup path)" },
