@@ -97,7 +97,8 @@ static void sweep(struct am_daemon *d)
 		struct am_session **pp = &a->sessions;
 		while (*pp) {
 			struct am_session *s = *pp;
-			int gone = s->own ? am_cgroup_populated(s->cgroup_abs) == 0
+			/* an unreadable (removed) cgroup has nobody left in it either */
+			int gone = s->own ? am_cgroup_populated(s->cgroup_abs) <= 0
 					  : kill((pid_t)s->root_pid, 0) != 0 && errno == ESRCH;
 			if (!gone) {
 				pp = &s->next;

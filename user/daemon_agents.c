@@ -347,7 +347,12 @@ static struct am_session *new_session(struct am_daemon *d, struct am_dagent *a, 
 	for (char *c = leaf; *c; c++)
 		if (*c == '/')
 			*c = '_';
-	if (!strcmp(cur, "/")) {
+	const char *base = strrchr(cur, '/') ? strrchr(cur, '/') + 1 : cur;
+	if (!strcmp(base, leaf) || (!strncmp(base, "agentmon-", 9) && !strcmp(base + 9, leaf))) {
+		/* already in the cgroup an earlier daemon made for it: keep that */
+		int n = snprintf(s->cgroup_abs, sizeof(s->cgroup_abs), "%s%s", d->cgroot, cur);
+		err = n < 0 || (size_t)n >= sizeof(s->cgroup_abs) ? -ENAMETOOLONG : 0;
+	} else if (!strcmp(cur, "/")) {
 		err = am_cgroup_create(d->cgroot, leaf, s->cgroup_abs, sizeof(s->cgroup_abs));
 	} else {
 		/* nested where it runs: its service (or scope) still contains it */
