@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "agentmon.skel.h"
@@ -176,6 +177,12 @@ int cmd_run(int argc, char **argv)
 		am_err("run: permission denied: the daemon loads BPF programs and needs root");
 		return AM_EXIT_FAIL;
 	}
+	struct stat pst;
+	if (stat(profiles, &pst) || !S_ISDIR(pst.st_mode)) {
+		am_err("run: profiles directory %s: %s", profiles,
+		       stat(profiles, &pst) ? strerror(errno) : "not a directory");
+		return AM_EXIT_FAIL;
+	}
 	snprintf(d.profiles_dir, sizeof(d.profiles_dir), "%s", profiles);
 	snprintf(d.socket_path, sizeof(d.socket_path), "%s", sock);
 	d.profile_flags = AM_PROFILE_STRICT_OWNER;
@@ -215,6 +222,7 @@ int cmd_run(int argc, char **argv)
 	d.srv.on_request = am_daemon_on_request;
 	d.srv.on_close = am_daemon_on_close;
 	d.srv.ctx = &d;
+	d.srv.host = d.mon.host;
 
 	if (am_bpf_load(&d.bpf, &(struct am_bpf_opts){ .ringbuf_bytes = ringbuf }))
 		goto out;

@@ -249,6 +249,15 @@ int am_ctl_call(struct am_ctl_reader *r, const json_t *req, json_t **reply,
 
 	*reply = NULL;
 	ret = am_ctl_send(r->fd, req);
+	if (ret == -EPIPE || ret == -ECONNRESET) {
+		/* The daemon may have answered before our request went out (a
+		 * refused peer gets its one line at once): read what it said. */
+		int rc = am_ctl_read_line(r, &line, &len);
+		if (rc == 1 && strstr(line, "\"permission denied\"")) {
+			set_err(err, errsz, "permission denied", NULL);
+			return -EPERM;
+		}
+	}
 	if (ret) {
 		if (ret == -EPIPE || ret == -ECONNRESET)
 			set_err(err, errsz, "daemon closed the connection", NULL);

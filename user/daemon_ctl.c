@@ -391,7 +391,7 @@ void am_daemon_sink(void *ctx, const struct am_agent_info *a, const struct am_re
 			continue;
 		if (c->reg_agent) {
 			if (a && a->id == c->reg_agent)
-				am_ctl_stream(c, json, len, d->mon.host);
+				am_ctl_stream(c, json, len);
 			continue;
 		}
 		if (!c->tail)
@@ -404,7 +404,7 @@ void am_daemon_sink(void *ctx, const struct am_agent_info *a, const struct am_re
 			if (!notable)
 				continue;
 		}
-		am_ctl_stream(c, json, len, d->mon.host);
+		am_ctl_stream(c, json, len);
 	}
 }
 
