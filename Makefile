@@ -19,6 +19,11 @@ BPFTOOL ?= bpftool
 PYTHON  ?= /usr/bin/python3
 prefix  ?= /usr/local
 DESTDIR ?=
+sbindir ?= $(prefix)/sbin
+datadir ?= $(prefix)/share
+sysconfdir ?= /etc
+# packages (prefix /usr) ship units in /usr/lib; a local install goes to /etc
+unitdir ?= $(if $(filter /usr,$(prefix)),/usr/lib/systemd/system,/etc/systemd/system)
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
@@ -124,10 +129,19 @@ vmlinux:
 	$(call msg,GEN,$(VMLINUX_H))
 	$(Q)scripts/gen-vmlinux.sh $(VMLINUX_H)
 
+# make install [DESTDIR=/staging] [prefix=/usr/local] [unitdir=...] [sysconfdir=/etc]
 install: all
-	install -D -m 0755 $(BUILD)/agentmon $(DESTDIR)$(prefix)/sbin/agentmon
-	install -d $(DESTDIR)$(prefix)/share/agentmon/abstractions
-	install -m 0644 abstractions/* $(DESTDIR)$(prefix)/share/agentmon/abstractions/
+	install -D -m 0755 $(BUILD)/agentmon $(DESTDIR)$(sbindir)/agentmon
+	install -d -m 0755 $(DESTDIR)$(datadir)/agentmon/abstractions $(DESTDIR)$(datadir)/agentmon/examples
+	install -m 0644 abstractions/* $(DESTDIR)$(datadir)/agentmon/abstractions/
+	install -m 0644 examples/profiles.d/support-bot.json $(DESTDIR)$(datadir)/agentmon/examples/
+	install -D -m 0644 README.md $(DESTDIR)$(datadir)/doc/agentmon/README.md
+	install -D -m 0644 docs/control-protocol.md $(DESTDIR)$(datadir)/doc/agentmon/control-protocol.md
+	install -d -m 0755 $(DESTDIR)$(sysconfdir)/agentmon/profiles.d
+	install -d -m 0755 $(DESTDIR)$(unitdir)
+	sed -e 's|@SBINDIR@|$(sbindir)|g' -e 's|@DOCDIR@|$(datadir)/doc/agentmon|g' \
+		dist/systemd/agentmon.service.in > $(DESTDIR)$(unitdir)/agentmon.service
+	chmod 0644 $(DESTDIR)$(unitdir)/agentmon.service
 
 # --- fuzz ---
 # libFuzzer targets for the profile parser and the glob matcher. The few

@@ -150,6 +150,13 @@ int am_cgroup_populated(const char *path)
 	return err ? err : (v != 0);
 }
 
+int am_cgroup_frozen(const char *path)
+{
+	long v;
+	int err = read_key(path, "cgroup.events", "frozen", &v);
+	return err ? err : (v != 0);
+}
+
 int am_cgroup_remove(const char *path)
 {
 	for (int i = 0; i < 100; i++) {

@@ -20,6 +20,8 @@ int am_cgroup_freeze(const char *path, int freeze, int timeout_ms);
 int am_cgroup_kill(const char *path);
 /* 1 if any process is in the cgroup or its children, 0 if empty, -errno. */
 int am_cgroup_populated(const char *path);
+/* 1 if cgroup.events says frozen 1, 0 if not, -errno. */
+int am_cgroup_frozen(const char *path);
 /* rmdir, retrying briefly while the last exits are being accounted. */
 int am_cgroup_remove(const char *path);
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include "bpf_loader.h"
 #include "cgroup.h"
 #include "commands.h"
+#include "ctl_client.h"
+#include "event_human.h"
 #include "exec_args.h"
 #include "execpol.h"
 #include "netpol.h"
@@ -76,6 +79,118 @@ static void child_run(char **cmd, int gofd, int errfd, const sigset_t *orig)
 	_exit(127);
 }
 
+/* With a daemon: the connection that registered the agent and carries its
+ * events. */
+struct remote {
+	int fd;
+	struct am_ctl_reader rd;
+	FILE *json;
+	FILE *human;
+	int ended;      /* the daemon's end-of-agent reply arrived */
+	int gone;       /* the daemon closed the connection */
+};
+
+/* Connect unless told not to. 1 connected, 0 no daemon (standalone), -1
+ * error already reported (a --socket that does not answer). */
+static int remote_connect(const struct am_exec_args *a, struct remote *rm)
+{
+	char err[512];
+	const char *path = a->socket ? a->socket : AM_CTL_DEFAULT_SOCKET;
+
+	if (a->standalone)
+		return 0;
+	rm->fd = am_ctl_connect(path, err, sizeof(err));
+	if (rm->fd >= 0) {
+		am_ctl_reader_init(&rm->rd, rm->fd, AM_CTL_STREAM_MAX);
+		return 1;
+	}
+	if (a->socket) {
+		am_err("exec: --socket: %s", err);
+		return -1;
+	}
+	am_debug("exec: no daemon (%s): standalone", err);
+	return 0;
+}
+
+static void remote_line(struct remote *rm, const char *line, size_t len)
+{
+	json_error_t je;
+	json_t *o = json_loadb(line, len, 0, &je);
+
+	if (!json_is_object(o)) {
+		am_warn("exec: bad event from daemon, skipped");
+		json_decref(o);
+		return;
+	}
+	if (json_object_get(o, "ok")) {
+		/* a reply among the events: the end of the agent, or an error */
+		if (json_is_true(json_object_get(o, "end")))
+			rm->ended = 1;
+		else if (!json_is_true(json_object_get(o, "ok")))
+			am_err("exec: daemon: %s", json_string_value(json_object_get(o, "error")) ?: "error");
+		json_decref(o);
+		return;
+	}
+	if (rm->json) {
+		fwrite(line, 1, len, rm->json);
+		fputc('\n', rm->json);
+	}
+	if (rm->human) {
+		char h[8192];
+		am_event_human(o, h, sizeof(h));
+		fprintf(rm->human, "%s\n", h);
+	}
+	json_decref(o);
+}
+
+/* Take every complete line the daemon has sent; wait up to timeout_ms for
+ * the first. */
+static void remote_pump(struct remote *rm, int timeout_ms)
+{
+	char *line;
+	size_t len;
+
+	rm->rd.timeout_ms = timeout_ms;
+	for (;;) {
+		int rc = am_ctl_read_line(&rm->rd, &line, &len);
+		if (rc == 1) {
+			remote_line(rm, line, len);
+			rm->rd.timeout_ms = 0;
+			continue;
+		}
+		if (rc == 0 || (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -EMSGSIZE))
+			rm->gone = 1;
+		break;
+	}
+	if (rm->json)
+		fflush(rm->json);
+	if (rm->human)
+		fflush(rm->human);
+}
+
+static int remote_register(struct remote *rm, const char *profile, pid_t pid, const char *cg,
+			   int audit)
+{
+	char abs[PATH_MAX], err[1024];
+	json_t *reply = NULL;
+
+	if (!realpath(profile, abs)) {
+		am_err("exec: %s: %s", profile, strerror(errno));
+		return -1;
+	}
+	json_t *req = json_pack("{s:s,s:s,s:i,s:s,s:b}", "cmd", "register", "profile", abs, "pid",
+				(int)pid, "cgroup", cg, "audit", audit);
+	rm->rd.timeout_ms = 10000;
+	int rc = am_ctl_call(&rm->rd, req, &reply, err, sizeof(err));
+	json_decref(req);
+	json_decref(reply);
+	if (rc) {
+		am_err("exec: register with the daemon: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_exec(int argc, char **argv)
 {
 	struct am_exec_args a;
@@ -91,6 +206,8 @@ int cmd_exec(int argc, char **argv)
 	int sfd = -1, ep = -1, gopipe[2] = { -1, -1 }, errpipe[2] = { -1, -1 };
 	pid_t child = -1;
 	int status = 0, have_status = 0, got_signal = 0, ret = AM_EXIT_FAIL, err;
+	struct remote rm = { .fd = -1 };
+	int remote = 0;
 
 	if (am_exec_parse(argc, argv, &a, errbuf, sizeof(errbuf))) {
 		am_err("exec: %s", errbuf);
@@ -137,6 +254,15 @@ int cmd_exec(int argc, char **argv)
 		am_err("exec: cgroup v2: %s", strerror(-err));
 		goto out;
 	}
+	remote = remote_connect(&a, &rm);
+	if (remote < 0)
+		goto out;
+	if (remote) {
+		rm.json = jsonf;
+		if (!a.json || (jsonf != stdout && isatty(STDERR_FILENO)))
+			rm.human = stderr;
+		goto make_cgroup;   /* the daemon's programs watch it */
+	}
 	/* The network hooks are classic syscall tracepoints: they attach
 	 * through tracefs, which is not mounted everywhere. */
 	err = am_ensure_tracefs();
@@ -157,6 +283,7 @@ int cmd_exec(int argc, char **argv)
 	if (!a.json || (jsonf != stdout && isatty(STDERR_FILENO)))
 		mon.human = stderr;
 
+make_cgroup:;
 	char leaf[256];
 	snprintf(leaf, sizeof(leaf), "%.200s-%d", agent.name, (int)getpid());
 	for (char *c = leaf; *c; c++)
@@ -171,6 +298,8 @@ int cmd_exec(int argc, char **argv)
 	snprintf(agent.cgroup, sizeof(agent.cgroup), "%s", cgpath + strlen(cgroot));
 	snprintf(agent.cgroup_abs, sizeof(agent.cgroup_abs), "%s", cgpath);
 	am_cgroup_id(cgpath, &agent.cgroup_id);
+	if (remote)
+		goto start;
 
 	err = am_bpf_agent_add(&bpf, agent.id);
 	if (err) {
@@ -195,6 +324,7 @@ int cmd_exec(int argc, char **argv)
 	am_debug("network policy: %u prefixes, flags %#x, %d programs attached",
 		 nps.entries, nps.flags, nps.attached);
 
+start:
 	/* Signals become events of the loop; orphans of the tree are re-parented
 	 * to us (subreaper), so "no child left" means the whole tree is gone. */
 	sigemptyset(&mask);
@@ -231,9 +361,11 @@ int cmd_exec(int argc, char **argv)
 	struct timespec now;
 	clock_gettime(CLOCK_BOOTTIME, &now);   /* the clock of the kernel's event stamps */
 	agent.start_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
-	err = am_bpf_track(&bpf, child, agent.id, 0);
+	err = remote ? 0 : am_bpf_track(&bpf, child, agent.id, 0);
 	if (!err)
 		err = am_cgroup_join(cgpath, child);
+	if (!err && remote && remote_register(&rm, a.profile, child, cgpath, a.audit))
+		err = -ECONNREFUSED;
 	if (err) {
 		am_err("exec: start agent: %s", strerror(-err));
 		kill(child, SIGKILL);
@@ -256,7 +388,7 @@ int cmd_exec(int argc, char **argv)
 	struct epoll_event ee = { .events = EPOLLIN };
 	ee.data.fd = sfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ee);
-	ee.data.fd = am_bpf_events_fd(&bpf);
+	ee.data.fd = remote ? rm.fd : am_bpf_events_fd(&bpf);
 	epoll_ctl(ep, EPOLL_CTL_ADD, ee.data.fd, &ee);
 
 	long next_lost = mono_ms() + LOST_CHECK_MS;
@@ -264,7 +396,17 @@ int cmd_exec(int argc, char **argv)
 		struct epoll_event evs[4];
 		int n = epoll_wait(ep, evs, 4, 10);
 		(void)n;
-		am_monitor_drain(&mon);
+		if (remote) {
+			remote_pump(&rm, 0);
+			if (rm.gone && !got_signal) {
+				/* never leave an unwatched agent behind */
+				am_err("exec: the daemon closed the connection: killing agent %s", agent.name);
+				got_signal = SIGKILL;
+				am_cgroup_kill(cgpath);
+			}
+		} else {
+			am_monitor_drain(&mon);
+		}
 
 		struct signalfd_siginfo si;
 		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -291,7 +433,7 @@ int cmd_exec(int argc, char **argv)
 				done = 1;
 			break;
 		}
-		if (mono_ms() >= next_lost) {
+		if (!remote && mono_ms() >= next_lost) {
 			am_monitor_check_lost(&mon);
 			next_lost = mono_ms() + LOST_CHECK_MS;
 		}
@@ -299,8 +441,18 @@ int cmd_exec(int argc, char **argv)
 			break;
 	}
 	/* Exit events precede the parent's wake-up: one last drain gets them all. */
-	am_monitor_drain(&mon);
-	am_monitor_check_lost(&mon);
+	if (remote) {
+		json_t *req = json_pack("{s:s}", "cmd", "unregister");
+		if (!rm.gone && am_ctl_send(rm.fd, req) == 0) {
+			long deadline = mono_ms() + 5000;
+			while (!rm.ended && !rm.gone && mono_ms() < deadline)
+				remote_pump(&rm, 100);
+		}
+		json_decref(req);
+	} else {
+		am_monitor_drain(&mon);
+		am_monitor_check_lost(&mon);
+	}
 
 	if (exec_errno)
 		ret = exec_errno == ENOENT ? 127 : 126;
@@ -333,6 +485,10 @@ out:
 		err = am_cgroup_remove(cgpath);
 		if (err)
 			am_warn("exec: remove cgroup %s: %s", cgpath, strerror(-err));
+	}
+	if (rm.fd >= 0) {
+		am_ctl_reader_free(&rm.rd);
+		close(rm.fd);
 	}
 	if (jsonf && jsonf != stdout)
 		fclose(jsonf);

@@ -201,6 +201,8 @@ static int queue(struct am_ctl_client *c, const char *p, size_t n, int nl)
 	return 0;
 }
 
+static int queue_notice(struct am_ctl_client *c, size_t then);
+
 void am_ctl_flush(struct am_ctl_client *c)
 {
 	struct am_ctl_server *srv = c->srv;
@@ -221,6 +223,12 @@ void am_ctl_flush(struct am_ctl_client *c)
 	}
 	if (c->outoff == c->outlen) {
 		c->outoff = c->outlen = 0;
+		/* drained: a client that lost lines hears of it now, not only with
+		 * the next event (there may be none for a while) */
+		if (c->dropped && !c->closing && queue_notice(c, 0) == 0) {
+			set_events(c, c->srv);
+			return;
+		}
 		if (c->closing) {
 			drop_client(srv, c);
 			return;
@@ -258,30 +266,38 @@ void am_ctl_error(struct am_ctl_client *c, const char *fmt, ...)
 	am_ctl_reply(c, json_pack("{s:b,s:s}", "ok", 0, "error", msg));
 }
 
-int am_ctl_stream(struct am_ctl_client *c, const char *line, size_t len, const char *host)
+/* Tell the client how many lines it lost, if it lost any and there is room
+ * for the notice plus `then` more bytes. 0 when nothing is owed any more. */
+static int queue_notice(struct am_ctl_client *c, size_t then)
+{
+	char notice[512], ts[64];
+	struct timespec t;
+
+	if (!c->dropped)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &t);
+	am_format_ts((uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec, ts, sizeof(ts));
+	int n = snprintf(notice, sizeof(notice),
+			 "{\"kind\":\"lost\",\"ts\":\"%s\",\"host\":\"%s\",\"lost\":{\"count\":%llu,"
+			 "\"reason\":\"tail client too slow: events dropped for this client\"}}",
+			 ts, c->srv->host ? c->srv->host : "", (unsigned long long)c->dropped);
+	if (c->outlen - c->outoff + (size_t)n + 1 + then > AM_CTL_QUEUE_MAX ||
+	    queue(c, notice, (size_t)n, 1))
+		return -ENOBUFS;
+	c->dropped = 0;
+	return 0;
+}
+
+int am_ctl_stream(struct am_ctl_client *c, const char *line, size_t len)
 {
 	if (c->dead || c->closing)
 		return -EPIPE;
-	size_t queued = c->outlen - c->outoff;
-	if (c->dropped) {
-		char notice[512], ts[64];
-		struct timespec t;
-		clock_gettime(CLOCK_REALTIME, &t);
-		am_format_ts((uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec, ts, sizeof(ts));
-		int n = snprintf(notice, sizeof(notice),
-				 "{\"kind\":\"lost\",\"ts\":\"%s\",\"host\":\"%s\",\"lost\":{\"count\":%llu,"
-				 "\"reason\":\"tail client too slow: events dropped for this client\"}}",
-				 ts, host, (unsigned long long)c->dropped);
-		if (queued + (size_t)n + 1 + len + 1 > AM_CTL_QUEUE_MAX) {
-			c->dropped++;
-			c->dropped_total++;
-			return -ENOBUFS;
-		}
-		if (queue(c, notice, (size_t)n, 1))
-			return -ENOMEM;
-		c->dropped = 0;
-		queued = c->outlen - c->outoff;
+	if (queue_notice(c, len + 1)) {
+		c->dropped++;
+		c->dropped_total++;
+		return -ENOBUFS;
 	}
+	size_t queued = c->outlen - c->outoff;
 	if (queued + len + 1 > AM_CTL_QUEUE_MAX || queue(c, line, len, 1)) {
 		c->dropped++;
 		c->dropped_total++;

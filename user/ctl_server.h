@@ -47,6 +47,7 @@ struct am_ctl_server {
 	struct am_ctl_client *clients;
 	unsigned nclients;
 	uint64_t refused;         /* non-root peers turned away */
+	const char *host;         /* for the loss notices */
 	am_ctl_request_fn on_request;
 	am_ctl_close_fn on_close;
 	void *ctx;
@@ -70,7 +71,7 @@ void am_ctl_error(struct am_ctl_client *c, const char *fmt, ...)
 /* Queue one stream line of len bytes (no newline). Dropped and counted if the
  * client's queue is full; a notice of the drops goes first once it has room.
  * Returns 0 if queued. */
-int am_ctl_stream(struct am_ctl_client *c, const char *line, size_t len, const char *host);
+int am_ctl_stream(struct am_ctl_client *c, const char *line, size_t len);
 /* Write out what can be written now without blocking. */
 void am_ctl_flush(struct am_ctl_client *c);
 /* Close the client once its queue is written (or now, if it is stuck). */

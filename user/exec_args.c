@@ -17,12 +17,18 @@ const char am_exec_usage[] =
 	"      --audit            report actions as 'would' instead of running them\n"
 	"      --allow-unapproved run even if the profile is invalid or expired (logged)\n"
 	"      --ringbuf-size N   kernel event buffer in bytes (power of two, >= 4096)\n"
+	"      --socket PATH      register with the daemon at PATH (default: the daemon\n"
+	"                         at /run/agentmon/agentmon.sock if one runs)\n"
+	"      --standalone       load agentmon's own BPF programs even if a daemon runs\n"
 	"  -v, --verbose          debug output (libbpf, verifier)\n"
 	"  -h, --help             this text\n"
 	"\n"
-	"Without --json, events are printed as readable lines on stderr.\n";
+	"Without --json, events are printed as readable lines on stderr. When a daemon\n"
+	"runs, the agent is registered with it (it appears in status, tail, freeze)\n"
+	"and exec prints the events the daemon sends; if the daemon goes away while\n"
+	"the agent runs, exec kills the agent rather than leave it unwatched.\n";
 
-enum { OPT_AUDIT = 256, OPT_UNAPPROVED, OPT_RINGBUF };
+enum { OPT_AUDIT = 256, OPT_UNAPPROVED, OPT_RINGBUF, OPT_SOCKET, OPT_STANDALONE };
 
 int am_exec_parse(int argc, char **argv, struct am_exec_args *a, char *err, int errsz)
 {
@@ -32,6 +38,8 @@ int am_exec_parse(int argc, char **argv, struct am_exec_args *a, char *err, int 
 		{ "audit", no_argument, NULL, OPT_AUDIT },
 		{ "allow-unapproved", no_argument, NULL, OPT_UNAPPROVED },
 		{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "standalone", no_argument, NULL, OPT_STANDALONE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -50,6 +58,8 @@ int am_exec_parse(int argc, char **argv, struct am_exec_args *a, char *err, int 
 		case 'h': a->help = 1; return 0;
 		case OPT_AUDIT: a->audit = 1; break;
 		case OPT_UNAPPROVED: a->allow_unapproved = 1; break;
+		case OPT_SOCKET: a->socket = optarg; break;
+		case OPT_STANDALONE: a->standalone = 1; break;
 		case OPT_RINGBUF: {
 			char *end;
 			errno = 0;

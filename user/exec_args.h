@@ -12,6 +12,8 @@ struct am_exec_args {
 	int help;
 	int verbose;
 	uint32_t ringbuf_bytes;    /* 0: default */
+	const char *socket;        /* daemon socket given with --socket, or NULL */
+	int standalone;            /* never register with a daemon */
 	char **cmd;                /* NULL-terminated */
 	int ncmd;
 };

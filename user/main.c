@@ -17,12 +17,12 @@ struct cmd {
 static const struct cmd cmds[] = {
 	{ "check",  cmd_check, "validate profiles (release gate); print their sha256" },
 	{ "exec",   cmd_exec,  "run a command as an agent under a profile" },
-	{ "run",    NULL,      "the daemon: watch every agent matched by a profile" },
-	{ "tail",   NULL,      "stream live events from the daemon" },
-	{ "status", NULL,      "agents, profiles, counters, attached programs" },
-	{ "freeze", NULL,      "freeze an agent's cgroup (agent name, pid or cgroup path)" },
-	{ "thaw",   NULL,      "thaw a frozen agent" },
-	{ "kill",   NULL,      "kill an agent's whole process tree" },
+	{ "run",    cmd_run,    "the daemon: watch every agent matched by a profile" },
+	{ "tail",   cmd_tail,   "stream live events from the daemon" },
+	{ "status", cmd_status, "agents, profiles, counters, attached programs" },
+	{ "freeze", cmd_freeze, "freeze an agent's cgroup (agent name, pid or cgroup path)" },
+	{ "thaw",   cmd_thaw,   "thaw a frozen agent" },
+	{ "kill",   cmd_kill,   "kill an agent's whole process tree" },
 	{ "learn",  NULL,      "record a command's activity into a draft profile" },
 };
 

@@ -1171,8 +1171,10 @@ static int abstraction_dirs(char dirs[][PATH_MAX], int max)
 		exe[r] = 0;
 		char *d = dirname(exe);
 		const char *up[] = {"/..", "/../..", "/../../.."};
-		for (int i = 0; i < 3 && n < max - 1; i++)
+		for (int i = 0; i < 3 && n < max - 2; i++)
 			snprintf(dirs[n++], PATH_MAX, "%s%s/abstractions", d, up[i]);
+		/* installed: PREFIX/sbin/agentmon and PREFIX/share/agentmon/ */
+		snprintf(dirs[n++], PATH_MAX, "%s/../share/agentmon/abstractions", d);
 	}
 	snprintf(dirs[n++], PATH_MAX, "/usr/local/share/agentmon/abstractions");
 	return n;
