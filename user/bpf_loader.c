@@ -168,7 +168,10 @@ int am_bpf_seen_flush(struct am_bpf *b)
 int am_bpf_seen_add(struct am_bpf *b, const struct am_seen_key *k)
 {
 	b->seen_q[b->seen_n++] = *k;
-	if (b->seen_n == AM_SEEN_BATCH)
+	/* The first key after a flush goes at once: a tight loop repeating one
+	 * activity sends a repeat per microsecond until its key is in the
+	 * kernel. Later ones wait for a batch (at most AM_SEEN_BATCH events). */
+	if (b->seen_n == 1 || b->seen_n == AM_SEEN_BATCH)
 		return am_bpf_seen_flush(b);
 	return 0;
 }

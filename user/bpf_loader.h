@@ -12,7 +12,7 @@ struct am_bpf_opts {
 	uint32_t ringbuf_bytes;   /* power of two, >= page size; 0: default */
 };
 
-#define AM_SEEN_BATCH 256
+#define AM_SEEN_BATCH 32
 
 struct am_bpf {
 	struct agentmon_bpf *skel;
@@ -39,10 +39,12 @@ int am_bpf_agent_add(struct am_bpf *b, uint32_t agent_id);
 int am_bpf_agent_del(struct am_bpf *b, uint32_t agent_id);
 int am_bpf_agent_read(struct am_bpf *b, uint32_t agent_id, struct am_agent *out);
 /* Tell the kernel that an activity was judged `allow`: drop its repeats.
- * Queued: the keys go to the kernel in one batched update when the queue is
- * full or at am_bpf_seen_flush(), which am_monitor_drain() calls after each
- * drained batch (one bpf() call per batch instead of one per event). Call
- * it before clearing am_seen too, or a queued key outlives the clear. */
+ * The first key after a flush is sent at once; the next ones are queued and
+ * go in one batched update when AM_SEEN_BATCH are waiting or at
+ * am_bpf_seen_flush(), which am_monitor_drain() calls after each drained
+ * batch: under a flood of new activity, two bpf() calls per AM_SEEN_BATCH
+ * events instead of one per event. Call the flush before clearing am_seen
+ * too, or a queued key outlives the clear. */
 int am_bpf_seen_add(struct am_bpf *b, const struct am_seen_key *k);
 /* Send the queued am_seen keys now. 0 or -errno (the queue is emptied). */
 int am_bpf_seen_flush(struct am_bpf *b);
