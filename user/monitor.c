@@ -385,11 +385,14 @@ bad:
  * expensive in a VM, and a context switch here). A consumer that drains as
  * soon as it is woken is faster than the producer, so under a flood it is
  * woken for nearly every event: measured here, the open hook took ~1.5 us
- * per new file instead of ~0.9 us. After a drain that found events we let
- * the next ones gather for AM_DRAIN_PACE_NS, so a flood costs one wake-up
- * per batch; the first event after a quiet spell is still handled at once,
- * and none waits longer than the pace (far below what the ring can hold:
- * at 400k events/s 200 us is ~80 events, ~16 KiB). */
+ * per new file instead of ~0.9 us. After a drain that found more than one
+ * event (events come faster than one per wake-up) we let the next ones
+ * gather for AM_DRAIN_PACE_NS, so a flood costs one wake-up per batch. A
+ * lone event (an exec, a first violation) is followed by no pause: what
+ * comes next is handled at once too, so the kernel learns of a newly
+ * allowed activity before a loop repeating it floods the ring. No event
+ * waits longer than the pace (far below what the ring holds: at 400k
+ * events/s 200 us is ~80 events, ~16 KiB). */
 #define AM_DRAIN_PACE_NS 200000
 
 int am_monitor_drain(struct am_monitor *m)
@@ -399,7 +402,7 @@ int am_monitor_drain(struct am_monitor *m)
 	if (m->bpf)
 		am_bpf_seen_flush(m->bpf);
 	am_monitor_flush(m);
-	if (n > 0) {
+	if (n > 1) {
 		struct timespec pace = { 0, AM_DRAIN_PACE_NS };
 		nanosleep(&pace, NULL);
 	}
