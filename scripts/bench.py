@@ -83,10 +83,16 @@ class Bench:
         self.res = {"machine": machine(), "rounds": a.rounds, "workloads": {}, "notes": []}
         self.rss_kb = {}
         self.cpu = None
+        self.daemon = None
+        self.cpu_s = {}
+        self.has_daemon = (not a.no_daemon and subprocess.run(
+            [self.agentmon, "run", "--help"], capture_output=True).returncode == 0)
+        self.mode = "daemon" if self.has_daemon else "standalone"
+        help_text = subprocess.run([self.agentmon, "exec", "--help"], capture_output=True, text=True).stdout
+        self.has_standalone = "--standalone" in help_text
+        self.res["daemon"] = self.has_daemon
         self.foreign = 0     # baseline runs that saw someone else's agentmon loaded
         self.baseline_checks = 0
-        self.lost_total = 0
-        self.delivered = []  # (events, seconds) of case-3 open runs
 
     # --- set-up ---
     def prog(self, name):
@@ -141,7 +147,8 @@ class Bench:
         ]
         for w in self.workloads:
             self.res["workloads"][w[0]] = {"what": w[1], "A": [], "A_distinct": [], "A_audit": [],
-                                           "B1": [], "B2": [], "B3": [], "B4": []}
+                                           "B1": [], "B2d": [], "B3d": [], "B2s": [], "B3s": [],
+                                           "B4": []}
         # case 1 only: a syscall agentmon does not hook, for the price of
         # syscall tracepoints as such
         self.getppid = [self.prog("getppid_loop"), str(a.getppid_n)]
@@ -222,22 +229,39 @@ class Bench:
         if self.agentmon_programs():
             self.foreign += 1
 
-    def run_agent(self, cmds, evfile, rss_key):
-        """Run cmds one after another as ONE agent under one agentmon exec;
-        returns their ns/op. Samples the monitor's peak RSS meanwhile."""
-        argv = [self.agentmon, "exec", "--profile", self.profile, "--json", evfile, "--"]
-        argv += self.seq(cmds)
+    def exec_argv(self, evfile, extra=(), standalone=None):
+        """agentmon exec of the bench profile: registered with our daemon
+        (when one runs and standalone is not asked for) or with BPF programs
+        of its own."""
+        argv = [self.agentmon, "exec", "--profile", self.profile, "--json", evfile]
+        if self.daemon and not standalone:
+            argv += ["--socket", self.daemon.sock]
+        elif self.has_standalone:
+            argv += ["--standalone"]
+        return argv + list(extra) + ["--"]
+
+    def run_agent(self, cmds, evfile, standalone):
+        """Run cmds one after another as ONE agent under one agentmon exec.
+        Returns their ns/op, the exec process's peak RSS and CPU seconds
+        (its own, without the agent's)."""
+        argv = self.exec_argv(evfile, standalone=standalone) + self.seq(cmds)
+        if os.path.exists(evfile):
+            os.unlink(evfile)
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        hwm = 0
+        hwm, cpu, cpu0 = 0, 0.0, None
         while p.poll() is None:
             hwm = max(hwm, vm(p.pid, "VmHWM"))
+            c = cpu_seconds(p.pid)
+            if cpu0 is None and os.path.exists(evfile) and os.path.getsize(evfile) > 0:
+                cpu0 = c          # the agent runs: loading BPF (verifier) is behind us
+            cpu = max(cpu, c)
             time.sleep(0.02)
         out, err = p.communicate()
-        self.reap_release_children()
+        self.reap_release_children(keep=self.daemon_pids())
         if p.returncode != 0:
             raise RuntimeError("agentmon exec failed (%d): %s" % (p.returncode, err.strip()[-500:]))
-        self.rss_kb[rss_key] = max(self.rss_kb.get(rss_key, 0), hwm)
-        return [float(line.split()[0]) for line in out.splitlines() if line.strip()]
+        return {"ns": [float(line.split()[0]) for line in out.splitlines() if line.strip()],
+                "hwm_kb": hwm, "cpu_s": cpu - (cpu0 or 0.0)}
 
     def start_idle_agentmon(self):
         """Case 1: agentmon loaded, watching an idle agent (sleep), while the
@@ -265,47 +289,98 @@ class Bench:
         self.reap_release_children()
 
     # --- cases 1-3 ---
+    def daemon_pids(self):
+        return (self.daemon.proc.pid,) if self.daemon else ()
+
     def rounds_agentmon(self):
+        """Rounds of A B... (A = unmonitored, medians over all rounds):
+          A                  the workloads, unmonitored
+          [daemon] B1 B2d B3d  `agentmon run` loaded: the workloads as
+                             non-agents (1), then as agents registered by
+                             `agentmon exec --socket` (2, 3); then it stops
+          A  B2s             agentmon exec --standalone (own BPF programs)
+          A  B3s
+        Without a daemon (older builds) case 1 uses an idle agentmon exec.
+        Before every A, agentmon's background detach has finished."""
         W = self.workloads
+        wl = self.res["workloads"]
         for r in range(self.a.rounds):
             log("round %d/%d: cases 1-3" % (r + 1, self.a.rounds))
-            # A
             self.baseline_check()
             for w in W:
-                self.res["workloads"][w[0]]["A"].append(self.run_plain(w[2]))
-                self.res["workloads"][w[0]]["A_distinct"].append(self.run_plain(w[3]))
-            self.res["workloads"]["getppid"]["A"].append(self.run_plain(self.getppid))
-            # B1: loaded, not an agent
-            p = self.start_idle_agentmon()
+                wl[w[0]]["A"].append(self.run_plain(w[2]))
+                wl[w[0]]["A_distinct"].append(self.run_plain(w[3]))
+            wl["getppid"]["A"].append(self.run_plain(self.getppid))
+            if self.has_daemon:
+                self.daemon_block(r)
+            else:
+                self.idle_block(r)
+            for case, base, idx in (("B2s", "A", 2), ("B3s", "A_distinct", 3)):
+                self.baseline_check()
+                for w in W:
+                    wl[w[0]][base].append(self.run_plain(w[idx]))
+                ev = os.path.join(self.work, "ev-%s.json" % case)
+                p = self.run_agent([w[idx] for w in W], ev, standalone=True)
+                for w, v in zip(W, p["ns"]):
+                    wl[w[0]][case].append(v)
+                self.cpu_s.setdefault(case, []).append(p["cpu_s"])
+                self.rss_kb[case] = max(self.rss_kb.get(case, 0), p["hwm_kb"])
+                if case == "B3s":
+                    self.count_case3("standalone", ev, p["ns"][0])
+
+    def idle_block(self, r):
+        wl = self.res["workloads"]
+        p = self.start_idle_agentmon()
+        try:
             if r == 0:
                 self.res["bpf_maps"] = bpf_maps(p.pid)
-            try:
-                for w in W:
-                    self.res["workloads"][w[0]]["B1"].append(self.run_plain(w[2]))
-                self.res["workloads"]["getppid"]["B1"].append(self.run_plain(self.getppid))
-                self.rss_kb["idle"] = max(self.rss_kb.get("idle", 0), vm(p.pid, "VmHWM"))
-            finally:
-                self.stop_idle_agentmon(p)
-            # A
-            self.baseline_check()
-            for w in W:
-                self.res["workloads"][w[0]]["A"].append(self.run_plain(w[2]))
-            # B2: agents, steady state
-            ns = self.run_agent([w[2] for w in W], os.path.join(self.work, "ev2.json"), "case2")
-            for w, v in zip(W, ns):
-                self.res["workloads"][w[0]]["B2"].append(v)
-            # A (the distinct variants: case 3's baseline)
-            self.baseline_check()
-            for w in W:
-                self.res["workloads"][w[0]]["A_distinct"].append(self.run_plain(w[3]))
-            # B3: agents, every iteration new
-            ev3 = os.path.join(self.work, "ev3.json")
-            ns = self.run_agent([w[3] for w in W], ev3, "case3")
-            for w, v in zip(W, ns):
-                self.res["workloads"][w[0]]["B3"].append(v)
-            self.count_case3(ev3, ns[0])
+            for w in self.workloads:
+                wl[w[0]]["B1"].append(self.run_plain(w[2]))
+            wl["getppid"]["B1"].append(self.run_plain(self.getppid))
+            self.rss_kb["B1"] = max(self.rss_kb.get("B1", 0), vm(p.pid, "VmRSS"))
+        finally:
+            self.stop_idle_agentmon(p)
 
-    def count_case3(self, evfile, open_ns):
+    def daemon_block(self, r):
+        W = self.workloads
+        wl = self.res["workloads"]
+        d = self.start_daemon("round%d" % r)
+        try:
+            pid = d.proc.pid
+            if r == 0:
+                self.res["bpf_maps"] = bpf_maps(pid)
+            self.rss_kb["B1"] = max(self.rss_kb.get("B1", 0), vm(pid, "VmRSS"))
+            for w in W:
+                wl[w[0]]["B1"].append(self.run_plain(w[2]))
+            wl["getppid"]["B1"].append(self.run_plain(self.getppid))
+            for case, idx in (("B2d", 2), ("B3d", 3)):
+                ev = os.path.join(self.work, "ev-%s.json" % case)
+                cpu0 = cpu_seconds(pid)
+                p = self.run_agent([w[idx] for w in W], ev, standalone=False)
+                time.sleep(0.1)   # the daemon's last drain and flush for the agent
+                self.cpu_s.setdefault(case, []).append(cpu_seconds(pid) - cpu0)
+                self.cpu_s.setdefault(case + "_exec", []).append(p["cpu_s"])
+                for w, v in zip(W, p["ns"]):
+                    wl[w[0]][case].append(v)
+                self.rss_kb[case] = max(self.rss_kb.get(case, 0), vm(pid, "VmRSS"))
+                self.rss_kb[case + "_hwm"] = max(self.rss_kb.get(case + "_hwm", 0), vm(pid, "VmHWM"))
+                if case == "B3d":
+                    self.count_case3("daemon", ev, p["ns"][0], d.json)
+        finally:
+            self.stop_daemon()
+
+    def start_daemon(self, tag, extra=()):
+        d = Daemon(self, tag, extra)
+        self.daemon = d
+        return d
+
+    def stop_daemon(self):
+        d, self.daemon = self.daemon, None
+        if d:
+            d.stop()
+            self.reap_release_children()
+
+    def count_case3(self, mode, evfile, open_ns, daemon_json=None):
         """Every new activity must reach the JSON file; losses show as `lost`."""
         opens, execs, conns, lost = 0, 0, 0, 0
         fprefix = self.files + "/f"
@@ -322,53 +397,78 @@ class Bench:
                     conns += 1
                 elif k == "lost":
                     lost += e["lost"]["count"]
-        self.lost_total += lost
-        self.delivered.append(opens / (self.a.open_n * open_ns / 1e9))
-        c = self.res.setdefault("case3_events", [])
-        c.append({"open": opens, "open_expected": self.a.open_n,
-                  "exec": execs, "exec_expected": self.a.exec_n,
-                  "connect": conns, "connect_expected": self.a.tcp_n, "lost": lost})
+        rec = {"mode": mode, "open": opens, "open_expected": self.a.open_n,
+               "exec": execs, "exec_expected": self.a.exec_n,
+               "connect": conns, "connect_expected": self.a.tcp_n, "lost": lost}
+        if daemon_json:
+            # what the daemon itself judged and recorded (exec's copy above
+            # comes through its control-socket stream)
+            dopens = dlost = 0
+            with open(daemon_json) as f:
+                for line in f:
+                    e = json.loads(line)
+                    if e.get("kind") == "open" and e["file"]["path"].startswith(fprefix):
+                        dopens += 1
+                    elif e.get("kind") == "lost":
+                        dlost += e["lost"]["count"]
+            rec["daemon_open"] = dopens
+            rec["daemon_lost"] = dlost
+        rec["events_per_s"] = self.a.open_n / (self.a.open_n * open_ns / 1e9)
+        self.res.setdefault("case3_events", []).append(rec)
 
     # --- consumer capacity ---
     def drain(self):
+        """The consumer's own capacity, apart from the producer: the process
+        that drains the ring (the daemon, or exec standalone) is stopped
+        (SIGSTOP) while the agent opens open_n new files into a 64 MiB ring,
+        then continued; the backlog drains at the consumer's full speed.
+        The loop's ns/op in this run is the kernel side alone (no consumer
+        running beside it)."""
         log("consumer capacity (drain of a stopped consumer's backlog)")
-        """The consumer's own capacity, apart from the producer: agentmon is
-        stopped (SIGSTOP) while the agent opens open_n new files into a
-        64 MiB ring, then continued; the backlog drains at the consumer's
-        full speed. The loop's ns/op in this run is the kernel side alone
-        (no consumer running beside it)."""
         ev = os.path.join(self.work, "ev-drain.json")
         cmd = [self.prog("open_loop"), "distinct", str(self.a.open_n), self.files, "600"]
-        argv = [self.agentmon, "exec", "--profile", self.profile, "--json", ev,
-                "--ringbuf-size", str(64 << 20), "--"] + self.seq([cmd])
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:   # the agent's exec is reported: it runs
-            if os.path.exists(ev) and os.path.getsize(ev) > 0 and "open_loop" in open(ev).read():
-                break
-            time.sleep(0.005)
-        os.kill(p.pid, signal.SIGSTOP)
-        line = p.stdout.readline()            # the loop is done
-        t0 = time.monotonic()
-        os.kill(p.pid, signal.SIGCONT)
-        err = p.communicate()[1]
-        t1 = time.monotonic()
+        big = ["--ringbuf-size", str(64 << 20)]
+        d = self.start_daemon("drain", big) if self.mode == "daemon" else None
+        try:
+            argv = self.exec_argv(ev, () if d else big) + self.seq([cmd])
+            p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            watch = d.json if d else ev
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:   # the agent's exec is reported: it runs
+                if os.path.exists(watch) and "open_loop" in open(watch).read():
+                    break
+                time.sleep(0.005)
+            consumer = d.proc.pid if d else p.pid
+            os.kill(consumer, signal.SIGSTOP)
+            line = p.stdout.readline()            # the loop is done
+            t0 = time.monotonic()
+            os.kill(consumer, signal.SIGCONT)
+            err = p.communicate()[1]
+            t1 = time.monotonic()
+        finally:
+            self.stop_daemon()
         self.reap_release_children()
         if p.returncode != 0 or not line.strip():
             self.res["notes"].append("drain: failed: " + err.strip()[-300:])
             return
-        opens = lost = 0
         prefix = self.files + "/f"
-        with open(ev) as f:
-            for l in f:
-                e = json.loads(l)
-                if e.get("kind") == "open" and e["file"]["path"].startswith(prefix):
-                    opens += 1
-                elif e.get("kind") == "lost":
-                    lost += e["lost"]["count"]
-        self.res["drain"] = {"events": opens, "lost": lost, "seconds": t1 - t0,
-                             "events_per_s": opens / (t1 - t0),
-                             "producer_alone_ns_per_op": float(line.split()[0])}
+        res = {"seconds": t1 - t0, "producer_alone_ns_per_op": float(line.split()[0])}
+        for key, path in (("exec", ev), ("daemon", d.json if d else None)):
+            if not path:
+                continue
+            opens = lost = 0
+            with open(path) as f:
+                for l in f:
+                    e = json.loads(l)
+                    if e.get("kind") == "open" and e["file"]["path"].startswith(prefix):
+                        opens += 1
+                    elif e.get("kind") == "lost":
+                        lost += e["lost"]["count"]
+            res[key] = {"events": opens, "lost": lost}
+        src = res.get("daemon", res["exec"])
+        res["events"], res["lost"] = src["events"], src["lost"]
+        res["events_per_s"] = src["events"] / (t1 - t0)
+        self.res["drain"] = res
 
     # --- per-call cost of the BPF programs ---
     def progstats(self):
@@ -382,41 +482,54 @@ class Bench:
             return
         out = {}
         try:
-            p = self.start_idle_agentmon()
-            try:
-                ids = prog_ids(p.pid)
-                before = prog_stats(ids)
-                for w in self.workloads:
-                    self.run_plain(w[2])
-                self.run_plain(self.getppid)
-                out["1"] = stats_delta(before, prog_stats(ids))
-            finally:
-                self.stop_idle_agentmon(p)
-            for case, idx in (("2", 2), ("3", 3)):
-                out[case] = self.agent_progstats([w[idx] for w in self.workloads])
+            if self.mode == "daemon":
+                d = self.start_daemon("stats")
+                try:
+                    ids = prog_ids(d.proc.pid)
+                    out["1"] = self.nonagent_stats(ids)
+                    for case, idx in (("2", 2), ("3", 3)):
+                        out[case] = self.agent_progstats([w[idx] for w in self.workloads], ids)
+                finally:
+                    self.stop_daemon()
+            else:
+                p = self.start_idle_agentmon()
+                try:
+                    out["1"] = self.nonagent_stats(prog_ids(p.pid))
+                finally:
+                    self.stop_idle_agentmon(p)
+                for case, idx in (("2", 2), ("3", 3)):
+                    out[case] = self.agent_progstats([w[idx] for w in self.workloads], None)
         finally:
             os.close(fd)
         self.res["bpf_prog_ns"] = out
 
-    def agent_progstats(self, cmds):
+    def nonagent_stats(self, ids):
+        before = prog_stats(ids)
+        for w in self.workloads:
+            self.run_plain(w[2])
+        self.run_plain(self.getppid)
+        return stats_delta(before, prog_stats(ids))
+
+    def agent_progstats(self, cmds, ids):
         ev = os.path.join(self.work, "ev-stats.json")
-        argv = [self.agentmon, "exec", "--profile", self.profile, "--json", ev, "--"]
-        argv += self.seq([["@sleep", "400"]] + cmds + [["@sleep", "400"]])
         if os.path.exists(ev):
             os.unlink(ev)
+        argv = self.exec_argv(ev) + self.seq([["@sleep", "400"]] + cmds + [["@sleep", "400"]])
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        watch = self.daemon.json if self.daemon else ev   # exec writes a daemon's stream late
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and p.poll() is None:
-            if os.path.exists(ev) and os.path.getsize(ev) > 0:   # loaded, attached, agent running
+            if os.path.exists(watch) and "run_seq" in open(watch).read():   # the agent runs
                 break
             time.sleep(0.01)
-        ids = prog_ids(p.pid)
+        if ids is None:
+            ids = prog_ids(p.pid)
         before = prog_stats(ids)
         for _ in cmds:                        # one line per finished workload
             p.stdout.readline()
         after = prog_stats(ids)
         p.communicate()
-        self.reap_release_children()
+        self.reap_release_children(keep=self.daemon_pids())
         return stats_delta(before, after)
 
     # --- case 4: auditd ---
@@ -474,26 +587,42 @@ class Bench:
                 self.res["format"] = json.loads(r.stdout)
 
     # --- report ---
+    CASES = [  # (key, case number, label, baseline key)
+        ("B1", 1, "1 loaded, not an agent", "A"),
+        ("B2d", 2, "2 agent, steady (daemon)", "A"),
+        ("B3d", 3, "3 agent, all new (daemon)", "A_distinct"),
+        ("B2s", 2, "2 agent, steady (exec)", "A"),
+        ("B3s", 3, "3 agent, all new (exec)", "A_distinct"),
+        ("B4", 4, "4 auditd, same syscalls", "A_audit"),
+    ]
+
     def summarize(self):
         rows = []
         for w in self.workloads + [("getppid", "getppid (not hooked)")]:
             d = self.res["workloads"][w[0]]
-            for case, key, base_key in ((1, "B1", "A"), (2, "B2", "A"), (3, "B3", "A_distinct"),
-                                        (4, "B4", "A_audit")):
+            for key, case, label, base_key in self.CASES:
                 if not d.get(key) or not d.get(base_key):
                     continue
                 a, b = median(d[base_key]), median(d[key])
-                row = {"workload": w[0], "what": w[1], "case": case, "base_ns": a, "ns": b,
-                       "ratio": b / a, "extra_ns": b - a,
+                row = {"workload": w[0], "what": w[1], "case": case, "key": key, "label": label,
+                       "base_ns": a, "ns": b, "ratio": b / a, "extra_ns": b - a,
+                       "runs": [len(d[base_key]), len(d[key])],
                        "target": TARGETS.get(case) if w[0] != "getppid" else None}
                 row["pass"] = None if row["target"] is None else row["ratio"] <= row["target"]
                 rows.append(row)
         self.res["table"] = rows
         self.res["rss_kb"] = self.rss_kb
-        rate = median(self.delivered)
-        self.res["events_per_s_no_loss"] = rate if self.lost_total == 0 else None
-        self.res["case3_delivered_per_s"] = self.delivered
-        self.res["case3_lost_total"] = self.lost_total
+        self.res["cpu_s"] = self.cpu_s
+        ev = self.res.get("case3_events", [])
+        for mode in ("daemon", "standalone"):
+            m = [e for e in ev if e["mode"] == mode]
+            if not m:
+                continue
+            self.res["case3_" + mode] = {
+                "runs": len(m),
+                "kernel_lost": sum(e.get("daemon_lost", e["lost"]) for e in m),
+                "stream_lost": sum(e["lost"] for e in m) if mode == "daemon" else 0,
+                "events_per_s": median([e["events_per_s"] for e in m])}
         self.res["baseline_runs_with_foreign_agentmon"] = self.foreign
         self.res["baseline_checks"] = self.baseline_checks
         if self.foreign:
@@ -504,39 +633,55 @@ class Bench:
     def print_table(self):
         r = self.res
         m = r["machine"]
-        casename = {1: "1 loaded, not an agent", 2: "2 agent, allowed, steady",
-                    3: "3 agent, new every iteration", 4: "4 auditd, equivalent rules"}
         print()
-        print("agentmon bench: %s, %d vCPU, kernel %s, %s; medians of %d alternating rounds"
-              % (m["host_kind"], m["nproc"], m["kernel"], m["os"], r["rounds"]))
+        print("agentmon bench: %s, %d vCPU (%s), kernel %s, %s"
+              % (m["host_kind"], m["nproc"], m["cpu"], m["kernel"], m["os"]))
+        print("medians of %d rounds, A/B alternating; workloads pinned to CPU %s; ns per iteration;"
+              " ratio = monitored / unmonitored" % (r["rounds"], "(none)" if r.get("workload_cpu") is None
+                                                    else r["workload_cpu"]))
         print()
-        hdr = "%-26s %-30s %10s %10s %8s %10s %8s %6s" % (
+        hdr = "%-25s %-27s %10s %10s %7s %9s %8s %6s" % (
             "workload", "case", "base ns/op", "ns/op", "ratio", "extra ns", "target", "")
         print(hdr)
         print("-" * len(hdr))
+        last = None
         for row in r["table"]:
-            t = "<= %.2fx" % row["target"] if row["target"] else "-"
+            if last and last != row["workload"]:
+                print()
+            last = row["workload"]
+            t = "<=%.2fx" % row["target"] if row["target"] else "-"
             ok = "" if row["pass"] is None else ("ok" if row["pass"] else "MISSED")
-            print("%-26s %-30s %10.0f %10.0f %7.2fx %+10.0f %8s %6s" % (
-                row["what"], casename[row["case"]], row["base_ns"], row["ns"], row["ratio"],
+            print("%-25s %-27s %10.0f %10.0f %6.2fx %+9.0f %8s %6s" % (
+                row["what"], row["label"], row["base_ns"], row["ns"], row["ratio"],
                 row["extra_ns"], t, ok))
         print()
-        ev = r.get("case3_events", [])
-        if ev:
-            self.print_case3(ev)
+        n_ev = self.a.open_n + self.a.exec_n * 3 + self.a.tcp_n   # exec: fork, exec, exit
+        for mode, what in (("daemon", "daemon (agentmon run, exec --socket)"),
+                           ("standalone", "exec standalone")):
+            c = r.get("case3_" + mode)
+            if not c:
+                continue
+            ev = [e for e in r["case3_events"] if e["mode"] == mode]
+            got = lambda k: sum(e.get(k, 0) for e in ev)
+            print("case 3, %s: %d runs of %d new files, %d new executables, %d new destinations"
+                  % (what, len(ev), self.a.open_n, self.a.exec_n, self.a.tcp_n))
+            if mode == "daemon":
+                print("  recorded by the daemon: %d of %d opens; lost in the kernel: %d  %s"
+                      % (got("daemon_open"), got("open_expected"), c["kernel_lost"],
+                         "ok" if c["kernel_lost"] == 0 else "MISSED"))
+                print("  streamed back to exec: %d opens, %d execs, %d connects; dropped for the exec client: %d"
+                      % (got("open"), got("exec"), got("connect"), c["stream_lost"]))
+            else:
+                print("  recorded: %d of %d opens, %d of %d execs, %d of %d connects; lost: %d  %s"
+                      % (got("open"), got("open_expected"), got("exec"), got("exec_expected"),
+                         got("connect"), got("connect_expected"), c["kernel_lost"],
+                         "ok" if c["kernel_lost"] == 0 else "MISSED"))
+            print("  events/s at the open loop's full speed: %.0f%s" % (
+                c["events_per_s"], " (none lost)" if c["kernel_lost"] == 0 else ""))
+            for key, who in (("B3d", "daemon"), ("B3d_exec", "exec client"), ("B3s", "exec")):
+                if self.cpu_s.get(key) and (key.startswith("B3d") == (mode == "daemon")):
+                    print("  CPU per event, %s: %.2f us" % (who, median(self.cpu_s[key]) * 1e6 / n_ev))
         self.print_rest(r)
-
-    def print_case3(self, ev):
-        exp = sum(e["open_expected"] for e in ev)
-        got = sum(e["open"] for e in ev)
-        rate = median(self.delivered)
-        print("case 3 events: %d of %d opens, %d of %d execs, %d of %d connects delivered; lost: %d  %s"
-              % (got, exp, sum(e["exec"] for e in ev), sum(e["exec_expected"] for e in ev),
-                 sum(e["connect"] for e in ev), sum(e["connect_expected"] for e in ev),
-                 self.lost_total, "ok" if self.lost_total == 0 else "MISSED (target: none lost)"))
-        print("events/s delivered without loss (case 3 open loop at full speed): %.0f" % rate
-              if self.lost_total == 0 else
-              "events/s delivered (case 3 open loop, WITH LOSS): %.0f" % rate)
 
     def print_rest(self, r):
         d = r.get("drain")
@@ -563,12 +708,16 @@ class Bench:
             s = fz["at_start"]
             print("  ... violation in the agent's first ms (%d runs): p50 %.2f ms, p99 %.2f ms"
                   % (s["runs"], s["p50_ms"], s["p99_ms"]))
-        for k, what in (("idle", "monitor RSS, loaded (case 1)"), ("case2", "monitor peak RSS, case 2"),
-                        ("case3", "monitor peak RSS, case 3")):
-            if k in self.rss_kb:
-                mb = self.rss_kb[k] / 1024
-                print("%s: %.1f MB%s" % (what, mb, "  (target <= %.0f MB) %s" % (
-                    RSS_MB, "ok" if mb <= RSS_MB else "MISSED") if k == "case3" else ""))
+        rss = self.rss_kb
+        if "B3d" in rss:
+            mb = rss["B3d"] / 1024
+            print("daemon RSS: %.1f MB loaded, %.1f MB after case 3 (peak %.1f MB)  (target <= %.0f MB) %s"
+                  % (rss.get("B1", 0) / 1024, mb, rss.get("B3d_hwm", 0) / 1024, RSS_MB,
+                     "ok" if mb <= RSS_MB else "MISSED"))
+        if "B3s" in rss:
+            mb = rss["B3s"] / 1024
+            print("agentmon exec (standalone) peak RSS, case 3: %.1f MB%s" % (
+                mb, "" if "B3d" in rss else "  (target <= %.0f MB) %s" % (RSS_MB, "ok" if mb <= RSS_MB else "MISSED")))
         bm = r.get("bpf_maps")
         if bm:
             big = sorted(bm["maps"], key=lambda x: -x["memlock"])[:4]
@@ -586,6 +735,42 @@ class Bench:
     def cleanup(self):
         log("clean-up")
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+class Daemon:
+    """`agentmon run` with an empty profiles directory and its own socket:
+    only agents registered by our `agentmon exec --socket` are watched."""
+
+    def __init__(self, bench, tag, extra=()):
+        base = os.path.join(bench.work, "daemon-" + tag)
+        os.mkdir(base, 0o755)
+        profiles = os.path.join(base, "profiles.d")
+        os.mkdir(profiles, 0o755)
+        self.sock = os.path.join(base, "run", "agentmon.sock")
+        self.json = os.path.join(base, "events.json")
+        self.log = open(os.path.join(base, "stderr"), "w")
+        self.proc = subprocess.Popen([bench.agentmon, "run", "--profiles", profiles, "--socket", self.sock,
+                                      "--json", self.json] + list(extra),
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:   # it says so once all is attached
+            if os.path.exists(self.sock) and "programs attached" in open(self.log.name).read():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        self.stop()
+        raise RuntimeError("agentmon run did not start: " + open(self.log.name).read()[-300:])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
 
 
 class Audit:
@@ -721,6 +906,15 @@ def stats_delta(before, after):
     return out
 
 
+def cpu_seconds(pid):
+    """user+system CPU time of one process (not its children)."""
+    try:
+        f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def vm(pid, field):
     try:
         for line in open("/proc/%d/status" % pid):
@@ -801,6 +995,8 @@ def main():
     ap.add_argument("--phases", default="agentmon,drain,progstats,auditd,freeze",
                     help="comma-separated subset of agentmon,drain,progstats,auditd,freeze")
     ap.add_argument("--getppid-n", type=int, default=1000000)
+    ap.add_argument("--no-daemon", action="store_true",
+                    help="no `agentmon run` rows (case 1 then uses an idle agentmon exec)")
     ap.add_argument("--no-freeze", action="store_true")
     ap.add_argument("--tmpdir", default=default_tmpdir(),
                     help="where the bench's files go (default: /dev/shm when it is a tmpfs: "
