@@ -565,13 +565,28 @@ class Bench:
 
     # --- freeze latency, formatting cost ---
     def freeze(self):
+        """scripts/bench-freeze.py: a violating open, then the harness waits
+        for `frozen 1` in the agent's cgroup.events. Through the daemon
+        (the agent registered by exec --socket; the daemon judges and
+        freezes) and with exec standalone."""
         out = {}
-        for name, extra in (("settled", ["--runs", str(self.a.freeze_runs)]),
-                            ("at_start", ["--runs", str(max(5, self.a.freeze_runs // 5)), "--settle", "0"])):
+        runs = self.a.freeze_runs
+        plan = []
+        if self.has_daemon:
+            plan += [("daemon", ["--runs", str(runs)], True),
+                     ("daemon_at_start", ["--runs", str(max(5, runs // 5)), "--settle", "0"], True)]
+        plan += [("exec", ["--runs", str(runs if not self.has_daemon else max(10, runs // 3))], False),
+                 ("exec_at_start", ["--runs", str(max(5, runs // 5)), "--settle", "0"], False)]
+        for name, extra, via_daemon in plan:
             log("freeze latency (%s)" % name)
-            r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts/bench-freeze.py"),
-                                "--agentmon", self.agentmon, "--json"] + extra,
-                               capture_output=True, text=True)
+            d = self.start_daemon("freeze-" + name) if via_daemon else None
+            try:
+                opts = ["--socket", d.sock] if d else []
+                r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts/bench-freeze.py"),
+                                    "--agentmon", self.agentmon, "--json"] + opts + extra,
+                                   capture_output=True, text=True)
+            finally:
+                self.stop_daemon()
             self.reap_release_children()
             if r.returncode != 0:
                 self.res["notes"].append("freeze (%s): failed: %s" % (name, r.stderr.strip()[-300:]))
@@ -699,15 +714,17 @@ class Bench:
                 print("  %-22s %s" % (what + ":", ", ".join("%s %.0f (%d calls)" % (
                     k, st[k]["ns_per_call"], st[k]["calls"]) for k in keys)))
         fz = r.get("freeze", {})
-        if "settled" in fz:
-            s = fz["settled"]
-            print("violation -> confirmed freeze (%d runs): p50 %.2f ms, p99 %.2f ms, max %.2f ms  (target p99 <= %.0f ms) %s"
-                  % (s["runs"], s["p50_ms"], s["p99_ms"], s["max_ms"], FREEZE_P99_MS,
-                     "ok" if s["p99_ms"] <= FREEZE_P99_MS else "MISSED"))
-        if "at_start" in fz:
-            s = fz["at_start"]
-            print("  ... violation in the agent's first ms (%d runs): p50 %.2f ms, p99 %.2f ms"
-                  % (s["runs"], s["p50_ms"], s["p99_ms"]))
+        for name, what in (("daemon", "daemon"), ("exec", "exec standalone")):
+            st, at = fz.get(name), fz.get(name + "_at_start")
+            if not st:
+                continue
+            print("violation -> confirmed freeze, %s (%d runs): p50 %.2f ms, p99 %.2f ms, max %.2f ms"
+                  "  (target p99 <= %.0f ms) %s" % (what, st["runs"], st["p50_ms"], st["p99_ms"],
+                                                   st["max_ms"], FREEZE_P99_MS,
+                                                   "ok" if st["p99_ms"] <= FREEZE_P99_MS else "MISSED"))
+            if at:
+                print("  violation in the agent's first milliseconds (%d runs): p50 %.2f ms, p99 %.2f ms"
+                      % (at["runs"], at["p50_ms"], at["p99_ms"]))
         rss = self.rss_kb
         if "B3d" in rss:
             mb = rss["B3d"] / 1024
