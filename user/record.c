@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +36,23 @@ static char *put_digits(char *p, unsigned v, int width)
 
 static size_t format_ts(uint64_t ns, char out[AM_TS_LEN + 1])
 {
+	/* events come in bursts within the same second: its text is kept */
+	static __thread uint64_t last_s = UINT64_MAX;
+	static __thread char last[20];
 	uint64_t s = ns / 1000000000ull;
 	unsigned sod = (unsigned)(s % 86400), m, d;
 	int64_t y;
 	char *p = out;
 
+	if (s == last_s) {
+		memcpy(p, last, 19);
+		p += 19;
+		*p++ = '.';
+		p = put_digits(p, (unsigned)(ns % 1000000000ull), 9);
+		*p++ = 'Z';
+		*p = 0;
+		return (size_t)(p - out);
+	}
 	civil((int64_t)(s / 86400), &y, &m, &d);
 	p = put_digits(p, (unsigned)y, 4);   /* u64 ns since 1970 ends in 2554 */
 	*p++ = '-';
@@ -52,6 +65,8 @@ static size_t format_ts(uint64_t ns, char out[AM_TS_LEN + 1])
 	p = put_digits(p, sod / 60 % 60, 2);
 	*p++ = ':';
 	p = put_digits(p, sod % 60, 2);
+	memcpy(last, out, 19);
+	last_s = s;
 	*p++ = '.';
 	p = put_digits(p, (unsigned)(ns % 1000000000ull), 9);
 	*p++ = 'Z';
@@ -184,6 +199,30 @@ static void jw_esc(struct jw *w, unsigned char c)
 	jw_mem(w, e, 6);
 }
 
+/* Length of the run of bytes at s (n left) that go into a JSON string as
+ * they are: 0x20..0x7f but '"' and '\\'. Eight bytes at a time (paths are
+ * mostly such runs): a word is taken whole when none of its bytes is below
+ * 0x20, '"', '\\' or >= 0x80 (the has-zero-byte bit trick, which never
+ * misses one; a false alarm only sends the word to the byte loop). */
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v, q, b;
+		memcpy(&v, s + i, 8);
+		q = v ^ (ones * '"');
+		b = v ^ (ones * '\\');
+		if (((v - ones * 0x20) & ~v) & highs || (v & highs) ||
+		    ((q - ones) & ~q & highs) || ((b - ones) & ~b & highs))
+			break;
+	}
+	while (i < n && s[i] < 0x80 && plain(s[i]))
+		i++;
+	return i;
+}
+
 /* A JSON string from arbitrary bytes (paths and argv are not always UTF-8).
  * Valid UTF-8 is written as it is, with '"', '\' and control characters
  * escaped. A string that is not valid UTF-8 is written with each invalid
@@ -198,9 +237,7 @@ static void jw_strn(struct jw *w, const char *s, size_t n)
 	jw_c(w, '"');
 	while (i < n) {
 		/* runs of plain ASCII: one copy */
-		size_t j = i;
-		while (j < n && u[j] < 0x80 && plain(u[j]))
-			j++;
+		size_t j = i + plain_run(u + i, n - i);
 		if (j > i) {
 			jw_mem(w, s + i, j - i);
 			i = j;
