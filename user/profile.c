@@ -1389,14 +1389,44 @@ static int compile(struct am_profile *p)
 	return 0;
 }
 
+/* Append at most max bytes of s to buf (capacity n, used *o), cut to fit. */
+static void label_put(char *buf, size_t n, size_t *o, const char *s, size_t max)
+{
+	size_t k = 0;
+	while (k < max && s[k])
+		k++;
+	if (*o + k >= n)
+		k = n - 1 - *o;
+	memcpy(buf + *o, s, k);
+	*o += k;
+}
+
+/* "files.read[3]" or "base:files.read[3]" (the fragment's name cut to 24
+ * bytes), cut to fit n like snprintf. Runs once per judged event: no
+ * snprintf. */
 void am_rule_label(const struct am_profile *p, enum am_list l, size_t i, char *buf, size_t n)
 {
 	const struct rule_list *r = &p->lists[l];
 	uint16_t o = r->origin[i];
-	if (o && o < p->norigins && p->origins[o])
-		snprintf(buf, n, "%.24s:%s[%u]", p->origins[o], am_list_names[l], r->index[i]);
-	else
-		snprintf(buf, n, "%s[%u]", am_list_names[l], r->index[i]);
+	char num[16];
+	size_t k = sizeof(num), at = 0;
+	unsigned v = r->index[i];
+
+	if (n == 0)
+		return;
+	num[--k] = ']';
+	do {
+		num[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	num[--k] = '[';
+	if (o && o < p->norigins && p->origins[o]) {
+		label_put(buf, n, &at, p->origins[o], 24);
+		label_put(buf, n, &at, ":", 1);
+	}
+	label_put(buf, n, &at, am_list_names[l], SIZE_MAX);
+	label_put(buf, n, &at, num + k, sizeof(num) - k);
+	buf[at] = 0;
 }
 
 /* ---- lint: over-broad grants, for `agentmon check` ---- */

@@ -7,8 +7,14 @@
 
 static void set(struct am_judgement *j, enum am_verdict v, const char *rule)
 {
+	/* once per event: a bounded copy, not snprintf's format machinery */
+	size_t n = 0;
+
+	while (n < sizeof(j->rule) - 1 && rule[n])
+		n++;
 	j->verdict = v;
-	snprintf(j->rule, sizeof(j->rule), "%s", rule);
+	memcpy(j->rule, rule, n);
+	j->rule[n] = 0;
 }
 
 static void set_rule(const struct am_profile *p, struct am_judgement *j, enum am_verdict v,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "profile.h"
+#include "profile_impl.h"
 
 static const char profile_json[] =
 	"{\"name\": \"vt\", \"version\": \"1\",\n"
@@ -303,6 +304,34 @@ static void test_spec_example(void **state)
 	am_profile_free(p);
 }
 
+/* am_rule_label() writes rule names by hand (once per judged event): the
+ * same text as snprintf("%.24s:%s[%u]" / "%s[%u]"), cut the same way. */
+static void test_rule_label_like_snprintf(void **state)
+{
+	char got[64], want[64];
+	int seen_origin = 0;
+	for (int l = 0; l < AM_L__COUNT; l++) {
+		const struct rule_list *r = &prof->lists[l];
+		for (size_t i = 0; i < r->n; i++) {
+			uint16_t o = r->origin[i];
+			for (size_t n = 0; n <= sizeof(got); n++) {
+				memset(got, 'X', sizeof(got));
+				memset(want, 'X', sizeof(want));
+				if (o && o < prof->norigins && prof->origins[o]) {
+					seen_origin = 1;
+					snprintf(want, n, "%.24s:%s[%u]", prof->origins[o], am_list_names[l],
+						 r->index[i]);
+				} else {
+					snprintf(want, n, "%s[%u]", am_list_names[l], r->index[i]);
+				}
+				am_rule_label(prof, (enum am_list)l, i, got, n);
+				assert_memory_equal(got, want, sizeof(got));
+			}
+		}
+	}
+	assert_true(seen_origin);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_actions_and_fields),
 		cmocka_unit_test(test_spec_example),
+		cmocka_unit_test(test_rule_label_like_snprintf),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
