@@ -132,29 +132,38 @@ int am_record_notable(const struct am_record *r)
 
 static void emit_for(struct am_monitor *m, const struct am_agent_info *a, const struct am_record *r)
 {
-	char *s = NULL;
+	char *s = NULL, *heap = NULL;
 	size_t n = 0;
 
 	if (m->json || m->sink) {
-		s = am_record_json(r);
-		n = s ? strlen(s) : 0;
-	}
-	if (m->json && s) {
-		if (m->jlen + n + 1 > AM_JBUF_SIZE)
+		/* Formatted straight into the line buffer (no allocation per
+		 * event); only a record longer than the room left takes the
+		 * malloc'd path. Without a JSON file the buffer is scratch. */
+		if (m->json && AM_JBUF_SIZE - m->jlen < AM_JBUF_SIZE / 8)
 			am_monitor_flush(m);
-		if (n + 1 > AM_JBUF_SIZE) {
-			s[n] = '\n';   /* replaces the NUL: written by length */
-			write_all(fileno(m->json), s, n + 1, &m->write_errors);
-			s[n] = 0;
+		char *dst = m->jbuf + m->jlen;
+		size_t room = AM_JBUF_SIZE - m->jlen;
+		n = am_record_json_buf(r, dst, room);
+		if (n + 1 < room) {
+			s = dst;
 		} else {
-			memcpy(m->jbuf + m->jlen, s, n);
-			m->jbuf[m->jlen + n] = '\n';
-			m->jlen += n + 1;
+			s = heap = am_record_json(r);
+			n = s ? strlen(s) : 0;
 		}
 	}
 	if (m->sink && s)
 		m->sink(m->sink_ctx, a, r, s, n);
-	free(s);
+	if (m->json && s) {
+		if (s != heap) {
+			s[n] = '\n';   /* in place: the line is now part of the buffer */
+			m->jlen += n + 1;
+		} else {
+			am_monitor_flush(m);
+			s[n] = '\n';   /* replaces the NUL: written by length */
+			write_all(fileno(m->json), s, n + 1, &m->write_errors);
+		}
+	}
+	free(heap);
 	if (m->human && (!m->human_notable_only || am_record_notable(r))) {
 		char line[8192];
 		am_record_human(r, line, sizeof(line));
