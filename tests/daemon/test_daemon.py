@@ -113,7 +113,14 @@ def daemon_env(tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
-    rcs = [d.stop() for d in made]
+    rcs = []
+    for d in made:      # every daemon is stopped, even if one of them hangs
+        try:
+            rcs.append(d.stop())
+        except subprocess.TimeoutExpired:
+            d.proc.kill()
+            d.proc.wait()
+            rcs.append("hung")
     for d, rc in zip(made, rcs):
         assert rc == 0, d.stderr()
         assert not os.path.exists(d.sock), "socket left behind"
