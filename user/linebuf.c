@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "linebuf.h"
+#include "utf8.h"
 
 #define ELLIPSIS "..."
 
@@ -43,34 +44,6 @@ static bool raw(struct am_line *l, const char *s, size_t n)
 	return true;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if ((c & 0xe0) == 0xc0 && c >= 0xc2)
-		len = 2;
-	else if ((c & 0xf0) == 0xe0)
-		len = 3;
-	else if ((c & 0xf8) == 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* overlong 3-byte, surrogates, > U+10FFFF */
-	if (len == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)))
-		return 0;
-	if (len == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
-		return 0;
-	return len;
-}
 
 static bool esc_byte(struct am_line *l, unsigned char c)
 {
@@ -87,7 +60,7 @@ void am_line_putn(struct am_line *l, const char *s, size_t n)
 	if (!s)
 		return;
 	while (i < n && !l->full) {
-		size_t k = utf8_seq(u + i, n - i);
+		size_t k = am_utf8_seq(u + i, n - i);
 		if (k == 0 || u[i] < 0x20 || u[i] == 0x7f) {
 			esc_byte(l, u[i]);
 			i++;

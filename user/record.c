@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include "record.h"
+#include "utf8.h"
 #include "agentmon.h"
 
 /* Days since 1970-01-01 → civil date (proleptic Gregorian; H. Hinnant's
@@ -87,34 +88,6 @@ void am_format_ts(uint64_t ns, char *buf, size_t sz)
 	buf[n] = 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if ((c & 0xe0) == 0xc0 && c >= 0xc2)
-		len = 2;
-	else if ((c & 0xf0) == 0xe0)
-		len = 3;
-	else if ((c & 0xf8) == 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* overlong 3-byte, surrogates, > U+10FFFF */
-	if (len == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)))
-		return 0;
-	if (len == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
-		return 0;
-	return len;
-}
 
 /* --- JSON writer ---
  * Appends to a caller's buffer with snprintf semantics: never writes past
@@ -254,7 +227,7 @@ static void jw_strn(struct jw *w, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		size_t l = utf8_seq(u + i, n - i);
+		size_t l = am_utf8_seq(u + i, n - i);
 		if (l) {
 			jw_mem(w, s + i, l);
 			i += l;
