@@ -114,9 +114,9 @@ $(BUILD)/bench/tiny_true: tests/bench/tiny_true.c | $(BUILD)/bench
 	$(call msg,CC-BENCH,$@)
 	$(Q)$(CC) -O2 -Wall -Werror -static -nostdlib -fno-stack-protector $< -o $@
 
-$(BUILD)/bench/record_speed: tests/bench/record_speed.c tests/unit/record_ref.h $(BUILD)/user/record.o | $(BUILD)/bench
+$(BUILD)/bench/record_speed: tests/bench/record_speed.c tests/unit/record_ref.h $(LIB_OBJS) | $(BUILD)/bench
 	$(call msg,CC-BENCH,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/user/record.o -ljansson -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
 bench: all $(BENCH_BINS)
 	$(Q)$(PYTHON) scripts/bench.py --agentmon $(abspath $(BUILD)/agentmon) \

@@ -76,7 +76,12 @@ def one_run(agentmon, violator, work, cgr, settle, exec_opts=()):
         return (t1 - t0) / 1e6
     finally:
         if p.poll() is None:
-            p.wait(10)
+            p.stdin.close()          # an agent still waiting for its cue exits
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()             # ours, by pid
+                p.wait()
 
 
 def main():
@@ -110,11 +115,13 @@ def main():
         opts = ["--socket", a.socket]
     else:   # never a daemon that happens to run on the default socket
         opts = ["--standalone"] if "--standalone" in help_text else []
-    lat = sorted(one_run(a.agentmon, violator, work, cgr, a.settle, opts) for _ in range(a.runs))
+    try:
+        lat = sorted(one_run(a.agentmon, violator, work, cgr, a.settle, opts) for _ in range(a.runs))
+    finally:
+        subprocess.run(["rm", "-rf", work])
     q = lambda x: lat[min(len(lat) - 1, int(round(x * (len(lat) - 1))))]
     res = {"runs": len(lat), "settle_s": a.settle, "via": "daemon" if a.socket else "exec", "p50_ms": q(0.5), "p90_ms": q(0.9), "p99_ms": q(0.99),
            "max_ms": lat[-1], "mean_ms": statistics.mean(lat)}
-    subprocess.run(["rm", "-rf", work])
     if a.json:
         print(json.dumps(res))
     else:

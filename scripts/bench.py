@@ -71,6 +71,14 @@ def median(v):
     return statistics.median(v) if v else float("nan")
 
 
+def quartiles(v):
+    """25th and 75th percentiles (of monitored runs: the spread behind a ratio)."""
+    if len(v) < 2:
+        return (v[0], v[0]) if v else (float("nan"), float("nan"))
+    q = statistics.quantiles(v, n=4, method="inclusive")
+    return q[0], q[2]
+
+
 class Bench:
     def __init__(self, a):
         self.a = a
@@ -619,8 +627,10 @@ class Bench:
                 if not d.get(key) or not d.get(base_key):
                     continue
                 a, b = median(d[base_key]), median(d[key])
+                q = quartiles(d[key])
                 row = {"workload": w[0], "what": w[1], "case": case, "key": key, "label": label,
                        "base_ns": a, "ns": b, "ratio": b / a, "extra_ns": b - a,
+                       "ratio_p25": q[0] / a, "ratio_p75": q[1] / a,
                        "runs": [len(d[base_key]), len(d[key])],
                        "target": TARGETS.get(case) if w[0] != "getppid" else None}
                 row["pass"] = None if row["target"] is None else row["ratio"] <= row["target"]
@@ -655,8 +665,8 @@ class Bench:
               " ratio = monitored / unmonitored" % (r["rounds"], "(none)" if r.get("workload_cpu") is None
                                                     else r["workload_cpu"]))
         print()
-        hdr = "%-25s %-27s %10s %10s %7s %9s %8s %6s" % (
-            "workload", "case", "base ns/op", "ns/op", "ratio", "extra ns", "target", "")
+        hdr = "%-25s %-27s %10s %10s %7s %11s %9s %8s %6s" % (
+            "workload", "case", "base ns/op", "ns/op", "ratio", "(p25-p75)", "extra ns", "target", "")
         print(hdr)
         print("-" * len(hdr))
         last = None
@@ -666,9 +676,9 @@ class Bench:
             last = row["workload"]
             t = "<=%.2fx" % row["target"] if row["target"] else "-"
             ok = "" if row["pass"] is None else ("ok" if row["pass"] else "MISSED")
-            print("%-25s %-27s %10.0f %10.0f %6.2fx %+9.0f %8s %6s" % (
+            print("%-25s %-27s %10.0f %10.0f %6.2fx %11s %+9.0f %8s %6s" % (
                 row["what"], row["label"], row["base_ns"], row["ns"], row["ratio"],
-                row["extra_ns"], t, ok))
+                "%.2f-%.2f" % (row["ratio_p25"], row["ratio_p75"]), row["extra_ns"], t, ok))
         print()
         n_ev = self.a.open_n + self.a.exec_n * 3 + self.a.tcp_n   # exec: fork, exec, exit
         for mode, what in (("daemon", "daemon (agentmon run, exec --socket)"),
@@ -1000,7 +1010,7 @@ def main():
     ap.add_argument("--bench-dir", default=os.path.join(ROOT, "build", "bench"),
                     help="where the workload binaries are (make bench builds them)")
     ap.add_argument("--json", default=None, help="write the results here too")
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--open-n", type=int, default=100000)
     ap.add_argument("--exec-n", type=int, default=1000)
     ap.add_argument("--tcp-n", type=int, default=20000)
