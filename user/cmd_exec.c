@@ -115,7 +115,18 @@ static int remote_connect(const struct am_exec_args *a, struct remote *rm)
 static void remote_line(struct remote *rm, const char *line, size_t len)
 {
 	json_error_t je;
-	json_t *o = json_loadb(line, len, 0, &je);
+	json_t *o;
+
+	/* Events start with "ts" and go to the JSON file as sent; only replies
+	 * ({"ok":...}) and the human lines need parsing. */
+	if (!rm->human && strncmp(line, "{\"ok\":", 6) != 0) {
+		if (rm->json) {
+			fwrite(line, 1, len, rm->json);
+			fputc('\n', rm->json);
+		}
+		return;
+	}
+	o = json_loadb(line, len, 0, &je);
 
 	if (!json_is_object(o)) {
 		am_warn("exec: bad event from daemon, skipped");

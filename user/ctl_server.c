@@ -203,6 +203,23 @@ static int queue(struct am_ctl_client *c, const char *p, size_t n, int nl)
 
 static int queue_notice(struct am_ctl_client *c, size_t then);
 
+/* Send what the socket takes now, from inside the event path: never drops
+ * the client (that would free an agent the monitor is handling); errors
+ * are left for the loop's am_ctl_flush(). */
+static void send_some(struct am_ctl_client *c)
+{
+	while (c->outoff < c->outlen) {
+		ssize_t w = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		c->outoff += (size_t)w;
+	}
+	c->outoff = c->outlen = 0;
+}
+
 void am_ctl_flush(struct am_ctl_client *c)
 {
 	struct am_ctl_server *srv = c->srv;
@@ -275,6 +292,9 @@ static int queue_notice(struct am_ctl_client *c, size_t then)
 
 	if (!c->dropped)
 		return 0;
+	/* no room: fail before formatting (this runs for every dropped line) */
+	if (c->outlen - c->outoff + sizeof(notice) + then > AM_CTL_QUEUE_MAX)
+		return -ENOBUFS;
 	clock_gettime(CLOCK_REALTIME, &t);
 	am_format_ts((uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec, ts, sizeof(ts));
 	int n = snprintf(notice, sizeof(notice),
@@ -298,6 +318,12 @@ int am_ctl_stream(struct am_ctl_client *c, const char *line, size_t len)
 		return -ENOBUFS;
 	}
 	size_t queued = c->outlen - c->outoff;
+	if (queued + len + 1 > AM_CTL_QUEUE_MAX / 2) {
+		/* a big batch: send what the socket takes now rather than let the
+		 * queue overflow before the end of the drain */
+		send_some(c);
+		queued = c->outlen - c->outoff;
+	}
 	if (queued + len + 1 > AM_CTL_QUEUE_MAX || queue(c, line, len, 1)) {
 		c->dropped++;
 		c->dropped_total++;
