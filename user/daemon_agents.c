@@ -166,6 +166,17 @@ static void reload_error(struct am_daemon *d, const char *fmt, ...)
 	json_array_append_new(d->reload_errors, json_string(msg));
 }
 
+/* A "#!" file: exec runs its interpreter, whose inode is what the kernel sees. */
+static int is_script(const char *exe)
+{
+	char magic[2];
+	int fd = exe ? open(exe, O_RDONLY | O_CLOEXEC) : -1;
+	int script = fd >= 0 && read(fd, magic, 2) == 2 && magic[0] == '#' && magic[1] == '!';
+	if (fd >= 0)
+		close(fd);
+	return script;
+}
+
 static int has_match(const struct am_profile *p)
 {
 	return am_profile_match_exe(p) || am_profile_match_uid(p) >= 0 || am_profile_match_cgroup(p);
@@ -228,6 +239,10 @@ int am_daemon_load_profiles(struct am_daemon *d, int initial)
 		}
 		if (!has_match(p))
 			am_warn("run: %s: no \"match\": the daemon never matches it (agentmon exec can use it)", path);
+		else if (is_script(am_profile_match_exe(p)))
+			am_warn("run: %s: match.exe %s is a script: the kernel runs its interpreter, so "
+				"it never matches; match the interpreter with uid or cgroup instead",
+				path, am_profile_match_exe(p));
 		if (same && !same->retired && !strcmp(same->info.sha256, am_profile_sha256(p))) {
 			am_profile_free(p);
 			continue;

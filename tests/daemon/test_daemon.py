@@ -109,10 +109,15 @@ def daemon_env(tmp_path):
             return p
 
     yield Env()
-    for p in started:
+    for p in started:       # the test's processes and their descendants, by pid
+        for pid in reversed(descendants(p.pid)):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if p.poll() is None:
             p.kill()
-            p.wait()
+        p.wait()
     rcs = []
     for d in made:      # every daemon is stopped, even if one of them hangs
         try:
@@ -124,6 +129,26 @@ def daemon_env(tmp_path):
     for d, rc in zip(made, rcs):
         assert rc == 0, d.stderr()
         assert not os.path.exists(d.sock), "socket left behind"
+
+
+def descendants(pid):
+    """pid's children, grandchildren... (from /proc/PID/task/*/children)."""
+    out, todo = [], [pid]
+    while todo:
+        cur = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{cur}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{cur}/task/{t}/children") as f:
+                    kids = [int(x) for x in f.read().split()]
+            except OSError:
+                continue
+            out.extend(kids)
+            todo.extend(kids)
+    return out
 
 
 def proc_cgroup(pid):
@@ -200,7 +225,7 @@ def test_matched_process_violation_reaches_tail(daemon_env):
 def test_status_counts(daemon_env):
     daemon_env.profile()
     d = daemon_env.start()
-    p = daemon_env.spawn("sleep 30")
+    p = daemon_env.spawn("sleep 30; exit 0")
     a = wait_for(lambda: (lambda a: a if a and a["processes"] >= 2 else None)(d.agent("bot")))
     assert a, d.status()
     st = d.status()
@@ -313,7 +338,7 @@ def test_sighup_with_broken_profile_keeps_the_old_one(daemon_env):
     a = d.agent("bot")
     assert a["profile"]["sha256"] == sha and a["retired"] is False
     # and it is still enforced: a new process is still matched
-    p = daemon_env.spawn("sleep 30")
+    p = daemon_env.spawn("exec sleep 30")
     assert wait_for(lambda: d.agent("bot")["processes"] >= 1)
     # a valid new version replaces it
     p.kill()
@@ -463,3 +488,97 @@ def test_sigterm_exits_cleanly_and_usage_errors(daemon_env, tmp_path):
                         "--socket", str(tmp_path / "s2" / "sock")],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "missing" in r.stderr and r.stderr.count("\n") == 1, r
+
+
+def test_match_by_uid(daemon_env, public_dir):
+    """match.uid is checked in the kernel at exec: the same executable run by
+    root is not the agent, run by uid 65534 it is."""
+    exe = os.path.join(public_dir, "uidbot")
+    shutil.copy("/usr/bin/dash", exe)
+    os.chmod(exe, 0o755)
+    daemon_env.profile(name="uidbot", match={"exe": exe, "uid": 65534})
+    d = daemon_env.start()
+    mine = subprocess.Popen([exe, "-c", "exec sleep 30"])
+    theirs = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                               exe, "-c", "exec sleep 30"])
+    try:
+        a = wait_for(lambda: (lambda a: a if a and a["sessions"] else None)(d.agent("uidbot")))
+        assert a, d.status()
+        time.sleep(0.5)
+        assert [s["pid"] for s in d.agent("uidbot")["sessions"]] == [theirs.pid]
+    finally:
+        for p in (mine, theirs):
+            p.kill()
+            p.wait()
+
+
+def test_match_by_cgroup(daemon_env):
+    """match.cgroup is a subtree: a process started inside it is the agent,
+    the same executable elsewhere is not."""
+    rel = f"/agentmon-test-{os.getpid()}"
+    cgdir = cgroup2_root() + rel
+    os.mkdir(cgdir)
+    try:
+        daemon_env.profile(match={"exe": daemon_env.exe, "cgroup": rel})
+        d = daemon_env.start()
+
+        def join():
+            with open(os.path.join(cgdir, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+        inside = subprocess.Popen([daemon_env.exe, "-c", "exec sleep 30"], preexec_fn=join)
+        outside = daemon_env.spawn("exec sleep 30")
+        a = wait_for(lambda: (lambda a: a if a and a["sessions"] else None)(d.agent("bot")))
+        assert a, d.status()
+        time.sleep(0.5)
+        a = d.agent("bot")
+        assert [s["pid"] for s in a["sessions"]] == [inside.pid]
+        assert a["sessions"][0]["cgroup"] == f"{rel}/agentmon-bot-{inside.pid}"
+        r = cli("kill", "bot", "--socket", d.sock)
+        assert r.returncode == 0 and "killed" in r.stdout, r.stderr
+        inside.wait()
+        # the session's cgroup goes once empty
+        assert wait_for(lambda: not d.agent("bot")["sessions"], timeout=10)
+        assert os.listdir(cgdir) == [] or all(not os.path.isdir(os.path.join(cgdir, e))
+                                              for e in os.listdir(cgdir))
+    finally:
+        with open(os.path.join(cgdir, "cgroup.kill"), "w") as f:
+            f.write("1")    # whatever is left of this test in its cgroup
+        for e in os.listdir(cgdir):
+            sub = os.path.join(cgdir, e)
+            if os.path.isdir(sub):
+                wait_for(lambda: subprocess.run(["rmdir", sub]).returncode == 0, timeout=5)
+        wait_for(lambda: subprocess.run(["rmdir", cgdir]).returncode == 0, timeout=5)
+
+
+def test_executable_that_appears_later_is_matched(daemon_env):
+    late = daemon_env.dir / "late-bot"
+    daemon_env.profile(name="late", match={"exe": str(late)})
+    d = daemon_env.start()
+    assert d.status()["match"]["pending"] == 1
+    shutil.copy("/usr/bin/dash", late)
+    assert wait_for(lambda: d.status()["match"]["pending"] == 0, timeout=10)
+    p = daemon_env.spawn("exec sleep 30", exe=str(late))
+    a = wait_for(lambda: (lambda a: a if a and a["sessions"] else None)(d.agent("late")))
+    assert a and a["sessions"][0]["pid"] == p.pid
+
+
+def test_script_as_match_exe_is_warned_about(daemon_env):
+    script = daemon_env.dir / "bot.sh"
+    script.write_text("#!/bin/sh\nsleep 1\n")
+    script.chmod(0o755)
+    daemon_env.profile(name="scripted", match={"exe": str(script)})
+    d = daemon_env.start()
+    assert "is a script" in d.stderr() and "never matches" in d.stderr()
+
+
+def test_ancestry_keeps_exited_parents(daemon_env):
+    daemon_env.profile(files={"read": ["/**"], "write": ["/dev/null"], "deny": ["/etc/shadow"]})
+    d = daemon_env.start()
+    # the subshell that forks the reader exits before the read
+    p = daemon_env.spawn("(sh -c 'sleep 0.5; cat /etc/shadow > /dev/null' &); exit 0")
+    assert p.wait(timeout=10) == 0
+    crit = wait_for(lambda: [e for e in d.events() if e.get("verdict") == "critical"], timeout=10)
+    assert crit, d.events()
+    pids = [a["pid"] for a in crit[0]["ancestry"]]
+    assert pids[0] == p.pid, crit[0]["ancestry"]
+    assert len(pids) >= 3    # root, the exited subshell, the reader's sh

@@ -70,11 +70,44 @@ static void test_churn_against_model(void **st)
 	am_proctable_free(&t);
 }
 
+/* A double fork: the middle process exits first; its child's ancestry
+ * must still name it until the child is gone, then both are dropped. */
+static void test_exited_parent_kept_for_ancestry(void **st)
+{
+	struct am_proctable t;
+	(void)st;
+	assert_int_equal(am_proctable_init(&t, 4), 0);
+	assert_non_null(am_proc_put(&t, 10, 1, 7, 0));
+	assert_non_null(am_proc_fork(&t, 11, 10, 7, 1));
+	assert_non_null(am_proc_fork(&t, 12, 11, 7, 2));
+	am_proc_exit(&t, 11);                    /* middle gone, child lives */
+	struct am_proc *mid = am_proc_get(&t, 11);
+	assert_non_null(mid);
+	assert_true(mid->exited);
+	assert_int_equal(am_proc_get(&t, 12)->ppid, 11);
+	am_proc_exit(&t, 12);                    /* last child: both go */
+	assert_null(am_proc_get(&t, 12));
+	assert_null(am_proc_get(&t, 11));
+	assert_int_equal(am_proc_get(&t, 10)->nchild, 0);
+	/* a leaf exits at once */
+	assert_non_null(am_proc_fork(&t, 13, 10, 7, 1));
+	am_proc_exit(&t, 13);
+	assert_null(am_proc_get(&t, 13));
+	/* a reused pid of an exited entry starts afresh */
+	assert_non_null(am_proc_fork(&t, 14, 10, 7, 1));
+	assert_non_null(am_proc_fork(&t, 15, 14, 7, 2));
+	am_proc_exit(&t, 14);
+	assert_non_null(am_proc_fork(&t, 14, 10, 7, 1));
+	assert_false(am_proc_get(&t, 14)->exited);
+	am_proctable_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_churn_against_model),
+		cmocka_unit_test(test_exited_parent_kept_for_ancestry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
