@@ -26,6 +26,13 @@ void am_bpf_setup_logging(void)
 	libbpf_set_print(libbpf_print);
 }
 
+/* An empty key (what == 0) is never looked up: a cleared slot matches nothing. */
+static void forget_memo(struct am_bpf *b)
+{
+	if (b->memo)
+		memset(b->memo, 0, AM_SEEN_MEMO * sizeof(*b->memo));
+}
+
 int am_bpf_load(struct am_bpf *b, const struct am_bpf_opts *o)
 {
 	struct agentmon_bpf *s;
@@ -66,6 +73,7 @@ int am_bpf_load(struct am_bpf *b, const struct am_bpf_opts *o)
 		goto fail;
 	}
 	b->skel = s;
+	b->memo = calloc(AM_SEEN_MEMO, sizeof(*b->memo));   /* optional: see bpf_loader.h */
 	return 0;
 fail:
 	agentmon_bpf__destroy(s);
@@ -104,6 +112,8 @@ void am_bpf_destroy(struct am_bpf *b)
 		return;
 	agentmon_bpf__destroy(b->skel);
 	b->skel = NULL;
+	free(b->memo);
+	b->memo = NULL;
 }
 
 int am_bpf_events_fd(const struct am_bpf *b)
@@ -132,6 +142,7 @@ int am_bpf_agent_add(struct am_bpf *b, uint32_t agent_id)
 
 int am_bpf_agent_del(struct am_bpf *b, uint32_t agent_id)
 {
+	forget_memo(b);   /* the id may be given again */
 	if (bpf_map_delete_elem(bpf_map__fd(b->skel->maps.am_agents), &agent_id))
 		return -errno;
 	return 0;
@@ -151,8 +162,10 @@ int am_bpf_seen_flush(struct am_bpf *b)
 	__u32 count = b->seen_n;
 	int fd, err = 0;
 
-	if (!count || !b->skel)
+	if (!count || !b->skel) {
+		b->seen_n = 0;   /* nothing loaded: nothing to tell */
 		return 0;
+	}
 	fd = bpf_map__fd(b->skel->maps.am_seen);
 	if (bpf_map_update_batch(fd, b->seen_q, ones, &count, &opts)) {
 		/* a kernel without batch updates, or one that stopped part
@@ -165,15 +178,46 @@ int am_bpf_seen_flush(struct am_bpf *b)
 	return err;
 }
 
-int am_bpf_seen_add(struct am_bpf *b, const struct am_seen_key *k)
+static void seen_queue(struct am_bpf *b, const struct am_seen_key *k)
 {
 	b->seen_q[b->seen_n++] = *k;
-	/* The first key after a flush goes at once: a tight loop repeating one
-	 * activity sends a repeat per microsecond until its key is in the
-	 * kernel. Later ones wait for a batch (at most AM_SEEN_BATCH events). */
 	if (b->seen_n == 1 || b->seen_n == AM_SEEN_BATCH)
-		return am_bpf_seen_flush(b);
+		am_bpf_seen_flush(b);
+}
+
+static struct am_seen_memo *memo_slot(const struct am_bpf *b, const struct am_seen_key *k)
+{
+	uint64_t h = (k->a ^ (k->b * 0x9e3779b97f4a7c15ull) ^ (k->c * 0xc2b2ae3d27d4eb4full) ^
+		      ((uint64_t)k->what << 32) ^ k->agent_id) * 0x9e3779b97f4a7c15ull;
+	return &b->memo[h >> 50];   /* top 14 bits */
+}
+_Static_assert(AM_SEEN_MEMO == 1 << 14, "memo_slot takes 14 bits");
+
+int am_bpf_seen_allowed(struct am_bpf *b, const struct am_seen_key *k, uint64_t ts_ns)
+{
+	(void)ts_ns;
+	if (!b->memo) {
+		seen_queue(b, k);
+		return 0;
+	}
+	struct am_seen_memo *m = memo_slot(b, k);
+	m->k = *k;
+	m->sent_ns = 0;
 	return 0;
+}
+
+int am_bpf_seen_repeat(struct am_bpf *b, const struct am_seen_key *k, uint64_t ts_ns)
+{
+	if (!b->memo)
+		return 0;
+	struct am_seen_memo *m = memo_slot(b, k);
+	if (memcmp(&m->k, k, sizeof(*k)) != 0)
+		return 0;
+	if (!m->sent_ns || ts_ns > m->sent_ns + AM_SEEN_RESEND_NS) {
+		seen_queue(b, k);
+		m->sent_ns = ts_ns ? ts_ns : 1;
+	}
+	return 1;
 }
 
 int am_bpf_stats(struct am_bpf *b, uint64_t out[AM_STAT_MAX])
@@ -254,6 +298,7 @@ int am_bpf_policy_clear(struct am_bpf *b, uint32_t agent_id)
 
 	/* Queued allow keys first, or one could land after the clear. */
 	am_bpf_seen_flush(b);
+	forget_memo(b);
 	/* Flags first: the kernel must not enforce a half-removed policy. */
 	if (!am_bpf_agent_read(b, agent_id, &a)) {
 		a.flags = 0;

@@ -13,12 +13,23 @@ struct am_bpf_opts {
 };
 
 #define AM_SEEN_BATCH 32
+/* Allowed activity userspace remembers (direct-mapped, power of two). */
+#define AM_SEEN_MEMO 16384
+/* A key sent to am_seen this long ago whose repeats still arrive was
+ * evicted by the kernel's LRU: it is sent again. */
+#define AM_SEEN_RESEND_NS 1000000000ull
+
+struct am_seen_memo {
+	struct am_seen_key k;
+	uint64_t sent_ns;         /* event clock when sent to am_seen; 0: not yet */
+};
 
 struct am_bpf {
 	struct agentmon_bpf *skel;
 	/* am_seen keys waiting for one batched update (am_bpf_seen_flush) */
 	struct am_seen_key seen_q[AM_SEEN_BATCH];
 	uint32_t seen_n;
+	struct am_seen_memo *memo;   /* AM_SEEN_MEMO slots; NULL: none */
 };
 
 /* Route libbpf's messages into our logger (debug only, -v). */
@@ -38,18 +49,33 @@ int am_bpf_track(struct am_bpf *b, pid_t pid, uint32_t agent_id, uint32_t depth)
 int am_bpf_agent_add(struct am_bpf *b, uint32_t agent_id);
 int am_bpf_agent_del(struct am_bpf *b, uint32_t agent_id);
 int am_bpf_agent_read(struct am_bpf *b, uint32_t agent_id, struct am_agent *out);
-/* Tell the kernel that an activity was judged `allow`: drop its repeats.
- * The first key after a flush is sent at once; the next ones are queued and
- * go in one batched update when AM_SEEN_BATCH are waiting or at
+/* Allowed activity and its repeats.
+ *
+ * am_bpf_seen_allowed(): userspace judged the activity of key k `allow`.
+ * It is remembered here, not sent to the kernel yet: much activity happens
+ * once (a new file, a new peer), and putting each of it into the kernel's
+ * LRU would cost a bpf() call and an eviction per event and push out the
+ * keys that do repeat.
+ *
+ * am_bpf_seen_repeat(): is k a remembered allowed activity? Then the event
+ * is a repeat: the caller drops it (the first occurrence was recorded), and
+ * on the first repeat, or when the kernel's LRU has evicted the key, k goes
+ * to am_seen so that the kernel drops the next ones. Repeats already in the
+ * ring when the key arrives are dropped here too.
+ *
+ * Keys for am_seen are queued: the first after a flush is sent at once (a
+ * tight loop sends a repeat per microsecond until the kernel knows), the
+ * others in one batched update when AM_SEEN_BATCH wait or at
  * am_bpf_seen_flush(), which am_monitor_drain() calls after each drained
- * batch: under a flood of new activity, two bpf() calls per AM_SEEN_BATCH
- * events instead of one per event. Call the flush before clearing am_seen
- * too, or a queued key outlives the clear. */
-int am_bpf_seen_add(struct am_bpf *b, const struct am_seen_key *k);
+ * batch. Without a memo (am_bpf_load() failed to allocate it, or a caller
+ * that never loaded) allowed keys are queued at once. */
+int am_bpf_seen_allowed(struct am_bpf *b, const struct am_seen_key *k, uint64_t ts_ns);
+int am_bpf_seen_repeat(struct am_bpf *b, const struct am_seen_key *k, uint64_t ts_ns);
 /* Send the queued am_seen keys now. 0 or -errno (the queue is emptied). */
 int am_bpf_seen_flush(struct am_bpf *b);
 /* Forget agent_id's kernel policy: exec and network entries, allowed
- * repeats, its cgroup mapping; its flags are cleared first. */
+ * repeats (the kernel's and the recent keys), its cgroup mapping; its flags
+ * are cleared first. */
 int am_bpf_policy_clear(struct am_bpf *b, uint32_t agent_id);
 /* Stop tracking every process of agent_id. */
 int am_bpf_untrack_agent(struct am_bpf *b, uint32_t agent_id);

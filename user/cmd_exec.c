@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,8 +136,14 @@ static void remote_line(struct remote *rm, const char *line, size_t len)
 	}
 	if (json_object_get(o, "ok")) {
 		/* a reply among the events: the end of the agent, or an error */
-		if (json_is_true(json_object_get(o, "end")))
+		if (json_is_true(json_object_get(o, "end"))) {
+			json_int_t lost = json_integer_value(json_object_get(o, "log_errors"));
+			if (lost > 0)
+				am_err("exec: --json: the daemon could not write %lld events: %s",
+				       (long long)lost,
+				       json_string_value(json_object_get(o, "log_error")) ?: "error");
 			rm->ended = 1;
+		}
 		else if (!json_is_true(json_object_get(o, "ok")))
 			am_err("exec: daemon: %s", json_string_value(json_object_get(o, "error")) ?: "error");
 		json_decref(o);
@@ -179,26 +186,37 @@ static void remote_pump(struct remote *rm, int timeout_ms)
 		fflush(rm->human);
 }
 
+/* A --json that is a regular file is handed to the daemon, which writes the
+ * agent's events into it itself: nothing is copied through the socket or
+ * dropped for a slow reader. The connection then carries events only for
+ * the readable lines on stderr. */
 static int remote_register(struct remote *rm, const char *profile, pid_t pid, const char *cg,
 			   int audit)
 {
 	char abs[PATH_MAX], err[1024];
 	json_t *reply = NULL;
+	struct stat st;
+	int log_fd = -1;
 
 	if (!realpath(profile, abs)) {
 		am_err("exec: %s: %s", profile, strerror(errno));
 		return -1;
 	}
-	json_t *req = json_pack("{s:s,s:s,s:i,s:s,s:b}", "cmd", "register", "profile", abs, "pid",
-				(int)pid, "cgroup", cg, "audit", audit);
+	if (rm->json && rm->json != stdout && !fstat(fileno(rm->json), &st) && S_ISREG(st.st_mode))
+		log_fd = fileno(rm->json);
+	json_t *req = json_pack("{s:s,s:s,s:i,s:s,s:b,s:b,s:s}", "cmd", "register", "profile", abs,
+				"pid", (int)pid, "cgroup", cg, "audit", audit, "log", log_fd >= 0,
+				"stream", log_fd >= 0 && !rm->human ? "none" : "all");
 	rm->rd.timeout_ms = 10000;
-	int rc = am_ctl_call(&rm->rd, req, &reply, err, sizeof(err));
+	int rc = am_ctl_call_fd(&rm->rd, req, log_fd, &reply, err, sizeof(err));
 	json_decref(req);
 	json_decref(reply);
 	if (rc) {
 		am_err("exec: register with the daemon: %s", err);
 		return -1;
 	}
+	if (log_fd >= 0)
+		rm->json = NULL;   /* the daemon writes it now */
 	return 0;
 }
 

@@ -65,6 +65,34 @@ int am_ctl_connect(const char *path, char *err, size_t errsz)
 
 int am_ctl_send(int fd, const json_t *req)
 {
+	return am_ctl_send_fd(fd, req, -1);
+}
+
+/* One sendmsg with the descriptor attached to the first byte of the line. */
+static ssize_t send_first(int fd, const char *s, size_t n, int pass_fd)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { (void *)s, n };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (pass_fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.b;
+		mh.msg_controllen = sizeof(u.b);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
+
+int am_ctl_send_fd(int fd, const json_t *req, int pass_fd)
+{
 	char *s = json_dumps(req, JSON_COMPACT);
 	size_t n, off = 0;
 	int ret = 0;
@@ -79,7 +107,8 @@ int am_ctl_send(int fd, const json_t *req)
 	/* json_dumps escapes newlines in strings: this is the only one */
 	s[n++] = '\n';		/* replaces the NUL; n is what is sent */
 	while (off < n) {
-		ssize_t w = send(fd, s + off, n - off, MSG_NOSIGNAL);
+		ssize_t w = off == 0 ? send_first(fd, s, n, pass_fd)
+				     : send(fd, s + off, n - off, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -240,6 +269,12 @@ static void set_err(char *err, size_t errsz, const char *what, const char *detai
 int am_ctl_call(struct am_ctl_reader *r, const json_t *req, json_t **reply,
 		char *err, size_t errsz)
 {
+	return am_ctl_call_fd(r, req, -1, reply, err, errsz);
+}
+
+int am_ctl_call_fd(struct am_ctl_reader *r, const json_t *req, int pass_fd, json_t **reply,
+		   char *err, size_t errsz)
+{
 	char *line, num[96];
 	size_t len;
 	json_error_t je;
@@ -248,7 +283,7 @@ int am_ctl_call(struct am_ctl_reader *r, const json_t *req, json_t **reply,
 	int ret;
 
 	*reply = NULL;
-	ret = am_ctl_send(r->fd, req);
+	ret = am_ctl_send_fd(r->fd, req, pass_fd);
 	if (ret == -EPIPE || ret == -ECONNRESET) {
 		/* The daemon may have answered before our request went out (a
 		 * refused peer gets its one line at once): read what it said. */

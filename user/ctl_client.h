@@ -30,6 +30,9 @@ int am_ctl_connect(const char *path, char *err, size_t errsz);
  * -ENOMEM, or the -errno of send() (-EPIPE: the daemon went away; no SIGPIPE
  * is raised). */
 int am_ctl_send(int fd, const json_t *req);
+/* The same, with file descriptor pass_fd sent along (SCM_RIGHTS) unless it
+ * is negative. */
+int am_ctl_send_fd(int fd, const json_t *req, int pass_fd);
 
 /* A buffered line reader over a socket. Set the public fields after
  * am_ctl_reader_init; they may change between calls (a tail client reads its
@@ -73,5 +76,8 @@ int am_ctl_read_line(struct am_ctl_reader *r, char **line, size_t *len);
  * Lines after the reply stay buffered in r for the caller (tail, register). */
 int am_ctl_call(struct am_ctl_reader *r, const json_t *req, json_t **reply,
 		char *err, size_t errsz);
+/* am_ctl_call() sending pass_fd with the request (see am_ctl_send_fd). */
+int am_ctl_call_fd(struct am_ctl_reader *r, const json_t *req, int pass_fd, json_t **reply,
+		   char *err, size_t errsz);
 
 #endif

@@ -129,6 +129,9 @@ static void drop_client(struct am_ctl_server *srv, struct am_ctl_client *c)
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
+	c->passed_fd = -1;
 }
 
 /* 0 when there is nothing (more) to accept. */
@@ -159,6 +162,7 @@ static int accept_one(struct am_ctl_server *srv)
 		return 1;
 	}
 	c->fd = fd;
+	c->passed_fd = -1;
 	c->srv = srv;
 	c->uid = cr.uid;
 	c->pid = cr.pid;
@@ -362,12 +366,42 @@ static void handle_line(struct am_ctl_server *srv, struct am_ctl_client *c, char
 	json_decref(req);
 }
 
+/* Read like read(2), and keep a file descriptor the client sent along
+ * (SCM_RIGHTS; `agentmon exec` hands over its --json file). Only the last
+ * one is kept; any other is closed. */
+static ssize_t recv_with_fd(struct am_ctl_client *c, void *buf, size_t n)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { buf, n };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			     .msg_controllen = sizeof(u.b) };
+	ssize_t r = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+	if (r < 0)
+		return r;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (c->passed_fd >= 0)
+				close(c->passed_fd);
+			c->passed_fd = fd;
+		}
+	}
+	return r;
+}
+
 static void read_client(struct am_ctl_server *srv, struct am_ctl_client *c)
 {
 	for (;;) {
 		if (c->dead || c->closing)
 			return;
-		ssize_t r = read(c->fd, c->in + c->inlen, AM_CTL_REQ_MAX + 1 - c->inlen);
+		ssize_t r = recv_with_fd(c, c->in + c->inlen, AM_CTL_REQ_MAX + 1 - c->inlen);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

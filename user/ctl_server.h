@@ -13,6 +13,10 @@
 #define AM_CTL_QUEUE_MAX (1u << 20)   /* queued stream output per client */
 
 struct am_ctl_server;
+struct am_fdlog;
+
+/* What a registered agent's connection carries of its events. */
+enum { AM_CTL_STREAM_ALL, AM_CTL_STREAM_NOTABLE, AM_CTL_STREAM_NONE };
 
 struct am_ctl_client {
 	struct am_ctl_server *srv;
@@ -29,6 +33,9 @@ struct am_ctl_client {
 	int tail, tail_all;
 	char tail_agent[128];
 	uint32_t reg_agent;       /* agent registered by an `agentmon exec` */
+	int passed_fd;            /* a file descriptor the client sent (SCM_RIGHTS); -1 */
+	struct am_fdlog *log;     /* the registered agent's events go here (fdlog.h) */
+	int stream;               /* registered agent: AM_CTL_STREAM_* */
 	uint64_t dropped;         /* stream lines dropped since the last notice */
 	uint64_t dropped_total;
 	struct am_ctl_client *next;

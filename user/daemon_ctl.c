@@ -2,15 +2,18 @@
  * stream to its clients. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "agentmon.skel.h"
 #include "cgroup.h"
 #include "daemon.h"
+#include "fdlog.h"
 #include "log.h"
 #include "profile.h"
 #include "record.h"
@@ -109,6 +112,10 @@ static void do_status(struct am_daemon *d, struct am_ctl_client *c)
 		am_ctl_error(c, "internal error: status could not be built");
 		return;
 	}
+	json_object_set_new(s, "userspace",
+			    json_pack("{s:I,s:I,s:I}", "repeats_dropped", (json_int_t)d->mon.repeats,
+				      "malformed", (json_int_t)d->mon.malformed, "write_errors",
+				      (json_int_t)d->mon.write_errors));
 	am_ctl_reply(c, json_pack("{s:b,s:o}", "ok", 1, "status", s));
 }
 
@@ -288,6 +295,45 @@ static void do_tail(struct am_daemon *d, struct am_ctl_client *c, json_t *req)
 	c->tail = 1;
 }
 
+/* "log": true: the file descriptor sent with the request (SCM_RIGHTS) is
+ * where the agent's events are written, by us, in full: a regular file open
+ * for writing. The connection then carries what "stream" asks for. */
+static int register_log(struct am_ctl_client *c, json_t *req)
+{
+	const char *stream = json_string_value(json_object_get(req, "stream"));
+	struct stat st;
+	int fl;
+
+	if (!stream || !strcmp(stream, "all"))
+		c->stream = AM_CTL_STREAM_ALL;
+	else if (!strcmp(stream, "notable"))
+		c->stream = AM_CTL_STREAM_NOTABLE;
+	else if (!strcmp(stream, "none"))
+		c->stream = AM_CTL_STREAM_NONE;
+	else {
+		am_ctl_error(c, "register: \"stream\" is \"all\", \"notable\" or \"none\"");
+		return -1;
+	}
+	if (!json_is_true(json_object_get(req, "log")))
+		return 0;
+	if (c->passed_fd < 0) {
+		am_ctl_error(c, "register: \"log\" needs a file descriptor sent with the request");
+		return -1;
+	}
+	if (fstat(c->passed_fd, &st) || !S_ISREG(st.st_mode) ||
+	    (fl = fcntl(c->passed_fd, F_GETFL)) < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+		am_ctl_error(c, "register: \"log\": not a regular file open for writing");
+		return -1;
+	}
+	c->log = am_fdlog_open(c->passed_fd);
+	if (!c->log) {
+		am_ctl_error(c, "register: \"log\": out of memory");
+		return -1;
+	}
+	c->passed_fd = -1;
+	return 0;
+}
+
 static void do_register(struct am_daemon *d, struct am_ctl_client *c, json_t *req)
 {
 	const char *prof = json_string_value(json_object_get(req, "profile"));
@@ -304,10 +350,14 @@ static void do_register(struct am_daemon *d, struct am_ctl_client *c, json_t *re
 		am_ctl_error(c, "register: needs \"profile\", \"pid\" and \"cgroup\"");
 		return;
 	}
+	if (register_log(c, req))
+		return;
 	struct am_dagent *a = am_daemon_register(d, prof, (pid_t)json_integer_value(pidj), cg,
 						 json_is_true(json_object_get(req, "audit")), err,
 						 sizeof(err));
 	if (!a) {
+		am_fdlog_close(c->log);
+		c->log = NULL;
 		am_ctl_error(c, "register: %s", err);
 		return;
 	}
@@ -356,7 +406,16 @@ void am_daemon_on_request(void *ctx, struct am_ctl_client *c, json_t *req)
 			return;
 		}
 		unregister(d, c);
-		am_ctl_reply(c, json_pack("{s:b,s:b}", "ok", 1, "end", 1));
+		json_t *rep = json_pack("{s:b,s:b}", "ok", 1, "end", 1);
+		if (c->log) {
+			am_fdlog_flush(c->log);
+			json_object_set_new(rep, "log_lines", json_integer((json_int_t)c->log->lines));
+			json_object_set_new(rep, "log_errors", json_integer((json_int_t)c->log->errors));
+			if (c->log->errors)
+				json_object_set_new(rep, "log_error",
+						    json_string(strerror(c->log->last_errno)));
+		}
+		am_ctl_reply(c, rep);
 	} else {
 		char shown[64];
 		snprintf(shown, sizeof(shown), "%s", cmd);
@@ -370,6 +429,8 @@ void am_daemon_on_request(void *ctx, struct am_ctl_client *c, json_t *req)
 void am_daemon_on_close(void *ctx, struct am_ctl_client *c)
 {
 	struct am_daemon *d = ctx;
+	am_fdlog_close(c->log);
+	c->log = NULL;
 	if (c->reg_agent) {
 		struct am_dagent *a = am_daemon_agent(d, c->reg_agent);
 		if (a && a->owner == c) {
@@ -390,7 +451,14 @@ void am_daemon_sink(void *ctx, const struct am_agent_info *a, const struct am_re
 		if (c->dead)
 			continue;
 		if (c->reg_agent) {
-			if (a && a->id == c->reg_agent)
+			if (!a || a->id != c->reg_agent)
+				continue;
+			if (c->log)
+				am_fdlog_line(c->log, json, len);
+			if (c->stream == AM_CTL_STREAM_NOTABLE && notable < 0)
+				notable = am_record_notable(r);
+			if (c->stream == AM_CTL_STREAM_ALL ||
+			    (c->stream == AM_CTL_STREAM_NOTABLE && notable))
 				am_ctl_stream(c, json, len);
 			continue;
 		}
@@ -410,7 +478,10 @@ void am_daemon_sink(void *ctx, const struct am_agent_info *a, const struct am_re
 
 void am_daemon_flush_clients(struct am_daemon *d)
 {
-	for (struct am_ctl_client *c = d->srv.clients; c; c = c->next)
+	for (struct am_ctl_client *c = d->srv.clients; c; c = c->next) {
+		if (c->log)
+			am_fdlog_flush(c->log);
 		if (!c->dead && c->outlen > c->outoff)
 			am_ctl_flush(c);
+	}
 }

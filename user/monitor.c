@@ -251,8 +251,8 @@ static void respond(struct am_agent_info *a, const char *cgroup_abs, enum am_act
 }
 
 /* Judge a decoded record against the agent's profile, run the response,
- * and emit it. Allowed activity is handed to the kernel so its repeats stop
- * there. */
+ * and emit it. Allowed activity is remembered: its repeats stop here, and
+ * from the first repeat on in the kernel (bpf_loader.h). */
 static void conclude(struct am_monitor *m, struct am_agent_info *a, struct am_record *r,
 		     const struct am_event *ev)
 {
@@ -273,7 +273,7 @@ static void conclude(struct am_monitor *m, struct am_agent_info *a, struct am_re
 		if (d.seen_ok && m->bpf && (r->path || r->has_net)) {
 			const struct am_seen_key *k = r->path ? &ev->file.seen : &ev->net.seen;
 			if (k->what)
-				am_bpf_seen_add(m->bpf, k);
+				am_bpf_seen_allowed(m->bpf, k, ev->hdr.ts_ns);
 		}
 	}
 	if (r->n_ancestry == 0 && (!r->verdict || strcmp(r->verdict, "allow") != 0 ||
@@ -281,6 +281,28 @@ static void conclude(struct am_monitor *m, struct am_agent_info *a, struct am_re
 		fill_ancestry(m, r, r->pid);
 	emit_for(m, a, r);
 	a->events++;
+}
+
+/* A repeat of activity already judged `allow` (bpf_loader.h): dropped, as
+ * the kernel drops the later ones. */
+static int seen_repeat(struct am_monitor *m, const struct am_event *ev, size_t size)
+{
+	const struct am_seen_key *k;
+
+	if (!m->bpf)
+		return 0;
+	if (ev->hdr.kind == AM_EV_FILE &&
+	    size >= offsetof(struct am_event, file) + offsetof(struct am_file_body, path))
+		k = &ev->file.seen;
+	else if (ev->hdr.kind == AM_EV_NET &&
+		 size >= offsetof(struct am_event, net) + offsetof(struct am_net_body, path))
+		k = &ev->net.seen;
+	else
+		return 0;
+	if (!k->what || !am_bpf_seen_repeat(m->bpf, k, ev->hdr.ts_ns))
+		return 0;
+	m->repeats++;
+	return 1;
 }
 
 int am_monitor_handle(struct am_monitor *m, const void *data, size_t size)
@@ -299,6 +321,8 @@ int am_monitor_handle(struct am_monitor *m, const void *data, size_t size)
 	a = agent_of(m, h->agent_id);
 	if (!a)
 		return 0;   /* another agentmon's agent, or one already gone */
+	if (seen_repeat(m, ev, size))
+		return 0;
 	m->where = NULL;
 	if (a->multi && m->where_of && h->kind != AM_EV_FORK && !(h->flags & AM_EVF_MATCHED))
 		m->where = m->where_of(m->proc_ctx, a, h->pid);

@@ -74,6 +74,7 @@ struct am_monitor {
 	FILE *json;                /* JSON lines sink, or NULL */
 	FILE *human;               /* human lines sink, or NULL */
 	uint64_t malformed;        /* records too short for their kind */
+	uint64_t repeats;          /* allowed repeats dropped here (am_bpf_seen_repeat) */
 	char *jbuf;                /* whole JSON lines waiting for one write() */
 	size_t jlen;
 	uint64_t write_errors;     /* JSON lines that could not be written */

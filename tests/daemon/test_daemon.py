@@ -448,6 +448,75 @@ def test_exec_registers_with_the_daemon(daemon_env, profile):
     assert any(e["agent"] == "exec-agent" for e in d.events())
 
 
+def run_registered(d, prof, code, json_arg):
+    """python3 -c code as an agent registered by `agentmon exec --socket`."""
+    ex = subprocess.run([AGENTMON, "exec", "--socket", d.sock, "--profile", prof,
+                         "--json", json_arg, "--", "/usr/bin/python3", "-c", code],
+                        capture_output=True, text=True, timeout=120)
+    assert ex.returncode == 0, ex.stderr
+    return ex
+
+
+def test_exec_json_file_is_written_by_the_daemon_without_loss(daemon_env, profile):
+    """A --json regular file is handed to the daemon (SCM_RIGHTS), which
+    writes every event of the agent into it: a flood of new activity reaches
+    it whole, with no loss notice."""
+    d = daemon_env.start()
+    prof = profile(name="flood")
+    area = daemon_env.dir / "many"
+    area.mkdir()
+    n = 20000
+    for i in range(n):
+        (area / f"f{i}").touch()
+    out = daemon_env.dir / "flood-events.json"
+    run_registered(d, prof, f"import os\nfor i in range({n}): os.close(os.open('{area}/f%d' % i, 0))",
+                   str(out))
+    evs = [json.loads(l) for l in open(out)]
+    paths = {e["file"]["path"] for e in evs if e["kind"] == "open"}
+    assert all(f"{area}/f{i}" in paths for i in range(n))
+    assert not [e for e in evs if e["kind"] == "lost"]
+    assert [e["kind"] for e in evs].count("exit") >= 1
+
+
+def test_exec_json_to_stdout_is_streamed(daemon_env, profile):
+    """--json - is not a file the daemon may write: the events come over the
+    connection and exec writes them."""
+    d = daemon_env.start()
+    ex = run_registered(d, profile(name="piped"), "open('/etc/hostname').close()", "-")
+    evs = [json.loads(l) for l in ex.stdout.splitlines() if l.startswith("{")]
+    assert any(e.get("file", {}).get("path") == "/etc/hostname" for e in evs)
+    assert "exit" in [e["kind"] for e in evs]
+
+
+def test_register_log_needs_a_writable_file(daemon_env, profile):
+    d = daemon_env.start()
+    r = d.request({"cmd": "register", "profile": profile(name="x"), "pid": os.getpid(),
+                   "cgroup": "/", "log": True})
+    assert not r["ok"] and "file descriptor" in r["error"]
+    with d.connect() as s, open("/etc/hostname") as ro:
+        req = json.dumps({"cmd": "register", "profile": profile(name="x"), "pid": os.getpid(),
+                          "cgroup": "/", "log": True}) + "\n"
+        s.sendmsg([req.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                    __import__("array").array("i", [ro.fileno()]))])
+        r = json.loads(s.makefile().readline())
+    assert not r["ok"] and "regular file open for writing" in r["error"]
+
+
+def test_allowed_repeats_stop_in_the_kernel(daemon_env, profile):
+    """An allowed activity is judged once; its first repeat teaches the
+    kernel, which drops the rest: userspace sees only a handful of the
+    thousand repeats (status: userspace.repeats_dropped)."""
+    d = daemon_env.start()
+    out = daemon_env.dir / "rep-events.json"
+    code = ("import time\nopen('/etc/hostname').close()\ntime.sleep(0.3)\n"
+            "for i in range(1000):\n    open('/etc/hostname').close()\n    time.sleep(0.001)")
+    run_registered(d, profile(name="rep"), code, str(out))
+    evs = [json.loads(l) for l in open(out)]
+    assert len([e for e in evs if e.get("file", {}).get("path") == "/etc/hostname"]) == 1
+    dropped = d.status()["userspace"]["repeats_dropped"]
+    assert 1 <= dropped < 50, dropped
+
+
 def test_network_refused_for_a_matched_agent(daemon_env):
     """The sock_addr programs sit on the cgroup2 root: a matched agent's
     connect is refused in the kernel, whatever cgroup made its socket."""
