@@ -8,7 +8,8 @@ Workloads (tests/bench/, static binaries, each prints "<ns per iteration> <n>"):
   fork_exec  fork()+execve()+wait of a tiny static  fork_exec_loop + tiny_true
   tcp        loopback TCP connect+accept+close      tcp_connect_loop (own netns)
 
-Cases, each a ratio median(monitored ns/op) / median(unmonitored ns/op):
+Cases, each a ratio: the median over rounds of (monitored ns/op) / (ns/op of
+the unmonitored run just before it, in the same round):
   1  agentmon loaded, the workload is not an agent (what every other
      process on the host pays)
   2  the workload is an agent whose profile allows what it does (steady
@@ -19,7 +20,7 @@ Cases, each a ratio median(monitored ns/op) / median(unmonitored ns/op):
   4  auditd with syscall rules for what agentmon hooks (every process)
 
 Runs alternate: a round is A B1 A B2 A B3 (A = unmonitored); rounds repeat
---rounds times; medians over all A and all Bk. Also: events/s delivered
+--rounds times; each Bk is paired with the A before it. Also: events/s delivered
 without loss (case 3), time from violation to confirmed freeze
 (scripts/bench-freeze.py), the monitor's peak RSS, BPF map memory (memlock
 of agentmon's maps, from /proc/PID/fdinfo), and the userspace cost of
@@ -77,6 +78,14 @@ def quartiles(v):
         return (v[0], v[0]) if v else (float("nan"), float("nan"))
     q = statistics.quantiles(v, n=4, method="inclusive")
     return q[0], q[2]
+
+
+def put(d, key, value, base_key):
+    """A monitored run, paired with the unmonitored run just before it (its
+    ratio is taken against that one: drift of the machine between rounds
+    cancels out)."""
+    d[key].append(value)
+    d.setdefault(key + "@base", []).append(d[base_key][-1])
 
 
 class Bench:
@@ -330,7 +339,7 @@ class Bench:
                 ev = os.path.join(self.work, "ev-%s.json" % case)
                 p = self.run_agent([w[idx] for w in W], ev, standalone=True)
                 for w, v in zip(W, p["ns"]):
-                    wl[w[0]][case].append(v)
+                    put(wl[w[0]], case, v, base)
                 self.cpu_s.setdefault(case, []).append(p["cpu_s"])
                 self.rss_kb[case] = max(self.rss_kb.get(case, 0), p["hwm_kb"])
                 if case == "B3s":
@@ -343,8 +352,8 @@ class Bench:
             if r == 0:
                 self.res["bpf_maps"] = bpf_maps(p.pid)
             for w in self.workloads:
-                wl[w[0]]["B1"].append(self.run_plain(w[2]))
-            wl["getppid"]["B1"].append(self.run_plain(self.getppid))
+                put(wl[w[0]], "B1", self.run_plain(w[2]), "A")
+            put(wl["getppid"], "B1", self.run_plain(self.getppid), "A")
             self.rss_kb["B1"] = max(self.rss_kb.get("B1", 0), vm(p.pid, "VmRSS"))
         finally:
             self.stop_idle_agentmon(p)
@@ -359,8 +368,8 @@ class Bench:
                 self.res["bpf_maps"] = bpf_maps(pid)
             self.rss_kb["B1"] = max(self.rss_kb.get("B1", 0), vm(pid, "VmRSS"))
             for w in W:
-                wl[w[0]]["B1"].append(self.run_plain(w[2]))
-            wl["getppid"]["B1"].append(self.run_plain(self.getppid))
+                put(wl[w[0]], "B1", self.run_plain(w[2]), "A")
+            put(wl["getppid"], "B1", self.run_plain(self.getppid), "A")
             for case, idx in (("B2d", 2), ("B3d", 3)):
                 ev = os.path.join(self.work, "ev-%s.json" % case)
                 cpu0 = cpu_seconds(pid)
@@ -369,7 +378,7 @@ class Bench:
                 self.cpu_s.setdefault(case, []).append(cpu_seconds(pid) - cpu0)
                 self.cpu_s.setdefault(case + "_exec", []).append(p["cpu_s"])
                 for w, v in zip(W, p["ns"]):
-                    wl[w[0]][case].append(v)
+                    put(wl[w[0]], case, v, "A_distinct" if case == "B3d" else "A")
                 self.rss_kb[case] = max(self.rss_kb.get(case, 0), vm(pid, "VmRSS"))
                 self.rss_kb[case + "_hwm"] = max(self.rss_kb.get(case + "_hwm", 0), vm(pid, "VmHWM"))
                 if case == "B3d":
@@ -409,8 +418,9 @@ class Bench:
                "exec": execs, "exec_expected": self.a.exec_n,
                "connect": conns, "connect_expected": self.a.tcp_n, "lost": lost}
         if daemon_json:
-            # what the daemon itself judged and recorded (exec's copy above
-            # comes through its control-socket stream)
+            # what the daemon itself judged and recorded in its own log (exec's
+            # file above is written by the daemon too, through the descriptor
+            # exec handed over)
             dopens = dlost = 0
             with open(daemon_json) as f:
                 for line in f:
@@ -564,7 +574,7 @@ class Bench:
                 a.rules_on()
                 try:
                     for w in self.workloads:
-                        self.res["workloads"][w[0]]["B4"].append(self.run_plain(w[4]))
+                        put(self.res["workloads"][w[0]], "B4", self.run_plain(w[4]), "A_audit")
                 finally:
                     a.rules_off()
             self.res["auditd"] = {"rules": a.rules, "log_bytes": a.log_bytes()}
@@ -626,12 +636,15 @@ class Bench:
             for key, case, label, base_key in self.CASES:
                 if not d.get(key) or not d.get(base_key):
                     continue
-                a, b = median(d[base_key]), median(d[key])
-                q = quartiles(d[key])
+                # each run against the unmonitored run just before it
+                bases = d.get(key + "@base") or [median(d[base_key])] * len(d[key])
+                ratios = [b / a for a, b in zip(bases, d[key])]
+                a, b = median(bases), median(d[key])
+                q = quartiles(ratios)
                 row = {"workload": w[0], "what": w[1], "case": case, "key": key, "label": label,
-                       "base_ns": a, "ns": b, "ratio": b / a, "extra_ns": b - a,
-                       "ratio_p25": q[0] / a, "ratio_p75": q[1] / a,
-                       "runs": [len(d[base_key]), len(d[key])],
+                       "base_ns": a, "ns": b, "ratio": median(ratios), "extra_ns": b - a,
+                       "ratio_of_medians": b / a, "ratio_p25": q[0], "ratio_p75": q[1],
+                       "runs": len(ratios),
                        "target": TARGETS.get(case) if w[0] != "getppid" else None}
                 row["pass"] = None if row["target"] is None else row["ratio"] <= row["target"]
                 rows.append(row)
@@ -662,7 +675,7 @@ class Bench:
         print("agentmon bench: %s, %d vCPU (%s), kernel %s, %s"
               % (m["host_kind"], m["nproc"], m["cpu"], m["kernel"], m["os"]))
         print("medians of %d rounds, A/B alternating; workloads pinned to CPU %s; ns per iteration;"
-              " ratio = monitored / unmonitored" % (r["rounds"], "(none)" if r.get("workload_cpu") is None
+              " ratio = median of monitored / the unmonitored run before it" % (r["rounds"], "(none)" if r.get("workload_cpu") is None
                                                     else r["workload_cpu"]))
         print()
         hdr = "%-25s %-27s %10s %10s %7s %11s %9s %8s %6s" % (
@@ -694,7 +707,7 @@ class Bench:
                 print("  recorded by the daemon: %d of %d opens; lost in the kernel: %d  %s"
                       % (got("daemon_open"), got("open_expected"), c["kernel_lost"],
                          "ok" if c["kernel_lost"] == 0 else "MISSED"))
-                print("  streamed back to exec: %d opens, %d execs, %d connects; dropped for the exec client: %d"
+                print("  in exec's --json (written by the daemon): %d opens, %d execs, %d connects; dropped: %d"
                       % (got("open"), got("exec"), got("connect"), c["stream_lost"]))
             else:
                 print("  recorded: %d of %d opens, %d of %d execs, %d of %d connects; lost: %d  %s"
