@@ -193,9 +193,8 @@ static struct am_seen_memo *memo_slot(const struct am_bpf *b, const struct am_se
 }
 _Static_assert(AM_SEEN_MEMO == 1 << 14, "memo_slot takes 14 bits");
 
-int am_bpf_seen_allowed(struct am_bpf *b, const struct am_seen_key *k, uint64_t ts_ns)
+int am_bpf_seen_allowed(struct am_bpf *b, const struct am_seen_key *k)
 {
-	(void)ts_ns;
 	if (!b->memo) {
 		seen_queue(b, k);
 		return 0;

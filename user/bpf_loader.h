@@ -69,7 +69,7 @@ int am_bpf_agent_read(struct am_bpf *b, uint32_t agent_id, struct am_agent *out)
  * am_bpf_seen_flush(), which am_monitor_drain() calls after each drained
  * batch. Without a memo (am_bpf_load() failed to allocate it, or a caller
  * that never loaded) allowed keys are queued at once. */
-int am_bpf_seen_allowed(struct am_bpf *b, const struct am_seen_key *k, uint64_t ts_ns);
+int am_bpf_seen_allowed(struct am_bpf *b, const struct am_seen_key *k);
 int am_bpf_seen_repeat(struct am_bpf *b, const struct am_seen_key *k, uint64_t ts_ns);
 /* Send the queued am_seen keys now. 0 or -errno (the queue is emptied). */
 int am_bpf_seen_flush(struct am_bpf *b);

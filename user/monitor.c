@@ -273,7 +273,7 @@ static void conclude(struct am_monitor *m, struct am_agent_info *a, struct am_re
 		if (d.seen_ok && m->bpf && (r->path || r->has_net)) {
 			const struct am_seen_key *k = r->path ? &ev->file.seen : &ev->net.seen;
 			if (k->what)
-				am_bpf_seen_allowed(m->bpf, k, ev->hdr.ts_ns);
+				am_bpf_seen_allowed(m->bpf, k);
 		}
 	}
 	if (r->n_ancestry == 0 && (!r->verdict || strcmp(r->verdict, "allow") != 0 ||

@@ -35,7 +35,7 @@ static void test_repeat_after_allow(void **st)
 	uint64_t t = 5000000000ull;
 
 	assert_false(am_bpf_seen_repeat(&b, &k, t));          /* never judged */
-	am_bpf_seen_allowed(&b, &k, t);
+	am_bpf_seen_allowed(&b, &k);
 	assert_int_equal(slot_of(&b, &k)->sent_ns, 0);         /* once: not sent */
 	assert_false(am_bpf_seen_repeat(&b, &other_agent, t)); /* the agent is part of it */
 	assert_false(am_bpf_seen_repeat(&b, &other_file, t));
@@ -57,7 +57,7 @@ static void test_without_memo_keys_go_at_once(void **st)
 	struct am_seen_key k = key(1, 7);
 
 	for (int i = 0; i < 3 * AM_SEEN_BATCH; i++)   /* the queue never overflows */
-		am_bpf_seen_allowed(&b, &k, 1);
+		am_bpf_seen_allowed(&b, &k);
 	assert_false(am_bpf_seen_repeat(&b, &k, 2));
 	assert_int_equal(b.seen_n, 0);
 }
@@ -70,7 +70,7 @@ static void test_collisions_forget_not_confuse(void **st)
 	int remembered = 0;
 	for (uint64_t i = 0; i < 4 * AM_SEEN_MEMO; i++) {
 		struct am_seen_key k = key(1, i);
-		am_bpf_seen_allowed(&b, &k, 1);
+		am_bpf_seen_allowed(&b, &k);
 	}
 	for (uint64_t i = 0; i < 4 * AM_SEEN_MEMO; i++) {
 		struct am_seen_key k = key(1, i);
