@@ -186,10 +186,12 @@ static void remote_pump(struct remote *rm, int timeout_ms)
 		fflush(rm->human);
 }
 
-/* A --json that is a regular file is handed to the daemon, which writes the
- * agent's events into it itself: nothing is copied through the socket or
- * dropped for a slow reader. The connection then carries events only for
- * the readable lines on stderr. */
+/* A --json that is a regular file (also "-" when stdout is one) is handed to
+ * the daemon, which writes the agent's events into it itself: nothing is
+ * copied through the socket or dropped for a slow reader. The connection then
+ * carries events only for the readable lines on stderr. A pipe or terminal
+ * is not handed over (the daemon must never block on a reader): events come
+ * over the connection, and what a slow reader misses is reported as `lost`. */
 static int remote_register(struct remote *rm, const char *profile, pid_t pid, const char *cg,
 			   int audit)
 {
@@ -202,7 +204,7 @@ static int remote_register(struct remote *rm, const char *profile, pid_t pid, co
 		am_err("exec: %s: %s", profile, strerror(errno));
 		return -1;
 	}
-	if (rm->json && rm->json != stdout && !fstat(fileno(rm->json), &st) && S_ISREG(st.st_mode))
+	if (rm->json && !fstat(fileno(rm->json), &st) && S_ISREG(st.st_mode))
 		log_fd = fileno(rm->json);
 	json_t *req = json_pack("{s:s,s:s,s:i,s:s,s:b,s:b,s:s}", "cmd", "register", "profile", abs,
 				"pid", (int)pid, "cgroup", cg, "audit", audit, "log", log_fd >= 0,

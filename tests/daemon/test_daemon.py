@@ -478,14 +478,37 @@ def test_exec_json_file_is_written_by_the_daemon_without_loss(daemon_env, profil
     assert [e["kind"] for e in evs].count("exit") >= 1
 
 
-def test_exec_json_to_stdout_is_streamed(daemon_env, profile):
-    """--json - is not a file the daemon may write: the events come over the
-    connection and exec writes them."""
+def test_exec_json_to_a_pipe_is_streamed(daemon_env, profile):
+    """--json - to a pipe is not a file the daemon may write (it must never
+    block on a reader): the events come over the connection and exec writes
+    them."""
     d = daemon_env.start()
     ex = run_registered(d, profile(name="piped"), "open('/etc/hostname').close()", "-")
     evs = [json.loads(l) for l in ex.stdout.splitlines() if l.startswith("{")]
     assert any(e.get("file", {}).get("path") == "/etc/hostname" for e in evs)
     assert "exit" in [e["kind"] for e in evs]
+
+
+def test_exec_json_to_stdout_file_is_written_by_the_daemon(daemon_env, profile):
+    """--json - with stdout a regular file: handed over like a named file, so
+    a flood arrives whole there too."""
+    d = daemon_env.start()
+    area = daemon_env.dir / "many"
+    area.mkdir()
+    n = 5000
+    for i in range(n):
+        (area / f"f{i}").touch()
+    out = daemon_env.dir / "stdout-events.json"
+    with open(out, "w") as f:
+        ex = subprocess.run([AGENTMON, "exec", "--socket", d.sock, "--profile",
+                             profile(name="tofile"), "--json", "-", "--", "/usr/bin/python3", "-c",
+                             f"import os\nfor i in range({n}): os.close(os.open('{area}/f%d' % i, 0))"],
+                            stdout=f, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert ex.returncode == 0, ex.stderr
+    evs = [json.loads(l) for l in open(out) if l.startswith("{")]
+    paths = {e["file"]["path"] for e in evs if e["kind"] == "open"}
+    assert all(f"{area}/f{i}" in paths for i in range(n))
+    assert not [e for e in evs if e["kind"] == "lost"]
 
 
 def test_register_log_needs_a_writable_file(daemon_env, profile):
